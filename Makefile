@@ -1,0 +1,25 @@
+# The newcomer path: `make demo` and `make test` on a fresh Debian machine. Both install what
+# they need first (deploy/dev-setup.sh, idempotent).
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: setup demo test lint bench fmt
+
+setup:
+	@bash deploy/dev-setup.sh
+
+demo: setup
+	$(CARGO) run -p kiosk-app -- demo
+
+test: setup
+	$(CARGO) test --workspace
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: setup
+	$(CARGO) bench --workspace

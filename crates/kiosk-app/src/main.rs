@@ -1,13 +1,48 @@
-//! `kiosk`: the appliance binary and the technician's tools.
+//! `kiosk`: the appliance binary and the technician's tools (`kiosk card …`, `kiosk qr …`,
+//! `kiosk outbox …`, `kiosk enrol`). Each noun's subcommands live in `cmd/<noun>.rs`.
 
-use clap::Parser;
+mod cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
 
 /// Self-service kiosk for chip ID cards (CCCD / Căn cước).
 #[derive(Debug, Parser)]
 #[command(name = "kiosk", version, about)]
-struct Cli {}
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+/// Options every subcommand understands (CONVENTIONS.md).
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Where the kiosk keeps config, keys, certificates and the outbox.
+    #[arg(long, global = true, env = "KIOSK_STATE_DIR", default_value = "/var/lib/kiosk")]
+    pub state_dir: PathBuf,
+    /// Configuration file (default: `kiosk.toml` inside the state directory).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// One JSON object per line with full values, for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    // Each noun adds one variant here and one module in cmd/.
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cmd::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
 }

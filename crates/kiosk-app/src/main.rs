@@ -21,7 +21,12 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct Global {
     /// Where the kiosk keeps config, keys, certificates and the outbox.
-    #[arg(long, global = true, env = "KIOSK_STATE_DIR", default_value = "/var/lib/kiosk")]
+    #[arg(
+        long,
+        global = true,
+        env = "KIOSK_STATE_DIR",
+        default_value = "/var/lib/kiosk"
+    )]
     pub state_dir: PathBuf,
     /// Configuration file (default: `kiosk.toml` inside the state directory).
     #[arg(long, global = true)]

@@ -3,7 +3,7 @@
 //!
 //! Layers, from the wire up (after JMRTD's split):
 //! - [`apdu`], [`tlv`]: ISO 7816-4 encoding, shared with the virtual card;
-//! - [`transport`]: the reader seam (PC/SC behind the `pcsc` feature);
+//! - [`transport`]: the reader seam; PC/SC and the reader monitor behind the `pcsc` feature;
 //!
 //! No UI and no network live here.
 

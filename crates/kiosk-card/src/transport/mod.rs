@@ -43,3 +43,8 @@ impl<T: CardTransport + ?Sized> CardTransport for Box<T> {
         (**self).extended_length()
     }
 }
+
+#[cfg(feature = "pcsc")]
+pub mod monitor;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;

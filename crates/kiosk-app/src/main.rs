@@ -2,6 +2,7 @@
 //! `kiosk outbox …`, `kiosk enrol`). Each noun's subcommands live in `cmd/<noun>.rs`.
 
 mod cmd;
+mod output;
 
 use std::path::PathBuf;
 
@@ -39,6 +40,9 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // Each noun adds one variant here and one module in cmd/.
+    /// The chip ID card reader: list readers, watch events, read and verify a card.
+    #[command(subcommand)]
+    Card(cmd::card::CardCommand),
 }
 
 fn main() -> std::process::ExitCode {

@@ -55,6 +55,49 @@ pub fn list_readers() -> Result<Vec<String>> {
     }
 }
 
+/// A reader and what is in it, read without connecting (a technician's look must not reset a
+/// card the kiosk is reading).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderStatus {
+    pub reader: String,
+    pub card_present: bool,
+    /// The card's ATR when one is present.
+    pub atr: Vec<u8>,
+}
+
+/// The state of every reader pcscd knows.
+pub fn reader_status() -> Result<Vec<ReaderStatus>> {
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).map_err(map_error)?;
+    let names = match ctx.list_readers_owned() {
+        Ok(n) => n,
+        Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
+        Err(e) => return Err(map_error(e)),
+    };
+    let mut states: Vec<_> = names
+        .into_iter()
+        .map(|n| pcsc::ReaderState::new(n, pcsc::State::UNAWARE))
+        .collect();
+    match ctx.get_status_change(Duration::ZERO, &mut states) {
+        Ok(()) | Err(pcsc::Error::Timeout) => {}
+        Err(e) => return Err(map_error(e)),
+    }
+    Ok(states
+        .iter()
+        .map(|s| {
+            let present = s.event_state().contains(pcsc::State::PRESENT);
+            ReaderStatus {
+                reader: s.name().to_string_lossy().into_owned(),
+                card_present: present,
+                atr: if present {
+                    s.atr().to_vec()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect())
+}
+
 struct Exchange {
     command: Vec<u8>,
     answer: mpsc::Sender<Result<Vec<u8>>>,

@@ -20,6 +20,7 @@ pub const VPCD_PORT: u16 = 35963;
 
 const SOCKET: &str = "/run/pcscd/pcscd.comm";
 const LOCK: &str = "/tmp/kiosk-card-rig.lock";
+const PID_FILE: &str = "/tmp/kiosk-card-rig.pcscd.pid";
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A pcscd serving the vpcd reader, held under the machine-wide rig lock.
@@ -50,6 +51,7 @@ impl Pcscd {
         lock.lock().with_context(|| format!("locking {LOCK}"))?;
 
         let log = std::env::temp_dir().join(format!("kiosk-rig-pcscd-{}.log", std::process::id()));
+        stop_orphan();
         if let Some(readers) = running_readers() {
             if readers.iter().any(|r| r == VPCD_READER) {
                 wait_for_vpcd_port()?;
@@ -70,14 +72,9 @@ impl Pcscd {
             // Left behind by a pcscd that was killed; a new one refuses to start while it exists.
             std::fs::remove_file(SOCKET).with_context(|| format!("removing stale {SOCKET}"))?;
         }
-        let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(&pcscd)
-            .args(["--foreground", "--info"])
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("starting {}", pcscd.display()))?;
+        let child = spawn_pcscd(&pcscd, &log)?;
+        // Remembered so that a rig whose process was killed leaves a pcscd the next rig may stop.
+        let _ = std::fs::write(PID_FILE, child.id().to_string());
         let mut me = Self {
             child: Some(child),
             log,
@@ -85,6 +82,39 @@ impl Pcscd {
         };
         me.wait_ready()?;
         Ok(me)
+    }
+
+    /// Stops the pcscd this rig started, as a crash or an update would, and starts it again.
+    pub fn restart(&mut self) -> Result<()> {
+        if self.child.is_none() {
+            bail!("this rig did not start pcscd, so it will not restart it");
+        }
+        self.stop_child();
+        std::thread::sleep(Duration::from_millis(300));
+        let child = spawn_pcscd(&find_pcscd()?, &self.log)?;
+        let _ = std::fs::write(PID_FILE, child.id().to_string());
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn stop_child(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM lets pcscd remove its socket; SIGKILL only if it does not stop.
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if !matches!(child.try_wait(), Ok(Some(_))) {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_file(SOCKET);
+            }
+        }
     }
 
     /// Whether this rig started pcscd itself.
@@ -130,25 +160,23 @@ impl Pcscd {
 
 impl Drop for Pcscd {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SIGTERM lets pcscd remove its socket; SIGKILL only if it does not stop.
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            if !matches!(child.try_wait(), Ok(Some(_))) {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = std::fs::remove_file(SOCKET);
-            }
+        if self.child.is_some() {
+            self.stop_child();
+            let _ = std::fs::remove_file(PID_FILE);
             let _ = std::fs::remove_file(&self.log);
         }
     }
+}
+
+fn spawn_pcscd(pcscd: &Path, log: &Path) -> Result<Child> {
+    let log_file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    Command::new(pcscd)
+        .args(["--foreground", "--info"])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("starting {}", pcscd.display()))
 }
 
 /// The readers of a running pcscd, or `None` when no pcscd answers.
@@ -166,6 +194,29 @@ fn running_readers() -> Option<Vec<String>> {
         Err(pcsc::Error::NoReadersAvailable) => Some(Vec::new()),
         Err(_) => None,
     }
+}
+
+/// Stops a pcscd that an earlier rig started and could not stop (its process was killed). Only
+/// called under the rig lock, so no other rig is using it.
+fn stop_orphan() {
+    let Some(pid) = std::fs::read_to_string(PID_FILE)
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    let _ = std::fs::remove_file(PID_FILE);
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if comm.trim_end() != "pcscd" {
+        return;
+    }
+    let pid = nix::unistd::Pid::from_raw(pid);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
 }
 
 fn find_pcscd() -> Result<PathBuf> {

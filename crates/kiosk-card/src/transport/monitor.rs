@@ -82,13 +82,20 @@ impl ReaderMonitor {
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.wake.send(());
-        if let Ok(guard) = self.ctx.lock()
-            && let Some(ctx) = guard.as_ref()
-        {
-            let _ = ctx.cancel();
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        let Some(t) = self.thread.take() else { return };
+        // SCardCancel only interrupts a call already waiting, so repeat it until the thread has
+        // seen the stop flag; give up (and leave the thread to end on its own) after a while.
+        for _ in 0..100 {
+            if t.is_finished() {
+                let _ = t.join();
+                return;
+            }
+            if let Ok(guard) = self.ctx.lock()
+                && let Some(ctx) = guard.as_ref()
+            {
+                let _ = ctx.cancel();
+            }
+            thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -250,6 +257,9 @@ fn watch(
         loop {
             for s in &mut states {
                 s.sync_current_state();
+            }
+            if stop.load(Ordering::SeqCst) {
+                return Watch::Stopped;
             }
             match ctx.get_status_change(WAIT, &mut states) {
                 Ok(()) => {}

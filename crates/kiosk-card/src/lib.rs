@@ -9,7 +9,9 @@
 
 pub mod apdu;
 pub mod cccd;
+pub mod crypto;
 pub mod error;
+pub mod sm;
 pub mod tlv;
 pub mod transport;
 

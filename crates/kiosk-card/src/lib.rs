@@ -11,6 +11,8 @@ pub mod apdu;
 pub mod cccd;
 pub mod crypto;
 pub mod error;
+pub mod lds;
+pub mod security_infos;
 pub mod sm;
 pub mod tlv;
 pub mod transport;

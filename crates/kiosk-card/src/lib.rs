@@ -12,6 +12,7 @@ pub mod cccd;
 pub mod crypto;
 pub mod error;
 pub mod lds;
+pub mod protocol;
 pub mod security_infos;
 pub mod sm;
 pub mod tlv;

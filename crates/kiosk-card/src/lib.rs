@@ -11,6 +11,7 @@ pub mod apdu;
 pub mod cccd;
 pub mod crypto;
 pub mod error;
+pub mod files;
 pub mod lds;
 pub mod protocol;
 pub mod security_infos;

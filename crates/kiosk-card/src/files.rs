@@ -703,6 +703,7 @@ mod tests {
         impl CardTransport for SmCard {
             fn transmit_raw(&mut self, c: &[u8]) -> Result<Vec<u8>> {
                 let cmd = self.1.unwrap_command(c)?;
+                self.0.log.push(cmd.clone());
                 let r = self.0.answer(&cmd);
                 self.1.wrap_response(&r)
             }

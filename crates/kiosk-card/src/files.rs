@@ -87,6 +87,15 @@ impl ReadProfile {
         p
     }
 
+    /// A profile that never tries extended length (plain reads before access, e.g.
+    /// EF.CardAccess).
+    pub fn short() -> Self {
+        Self {
+            rung: first_short_rung(),
+            confirmed: false,
+        }
+    }
+
     /// The chunk size reads use now.
     pub fn chunk(&self) -> usize {
         LADDER[self.rung]

@@ -7,6 +7,7 @@
 //!
 //! No UI and no network live here.
 
+pub mod access;
 pub mod apdu;
 pub mod cccd;
 pub mod crypto;

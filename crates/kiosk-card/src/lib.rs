@@ -7,8 +7,16 @@
 //!
 //! No UI and no network live here.
 
+pub mod access;
 pub mod apdu;
+pub mod cccd;
+pub mod crypto;
 pub mod error;
+pub mod files;
+pub mod lds;
+pub mod protocol;
+pub mod security_infos;
+pub mod sm;
 pub mod tlv;
 pub mod transport;
 

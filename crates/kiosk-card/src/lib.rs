@@ -9,6 +9,7 @@
 
 pub mod apdu;
 pub mod error;
+pub mod lds;
 pub mod tlv;
 pub mod transport;
 

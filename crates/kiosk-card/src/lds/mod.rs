@@ -4,6 +4,7 @@
 //! Every codec here decodes what the reader got from the card and encodes what the virtual card
 //! serves, so both sides share one definition of each file.
 
+pub mod com;
 pub mod sod;
 
 use crate::tlv::Tag;

@@ -5,6 +5,7 @@
 //! serves, so both sides share one definition of each file.
 
 pub mod com;
+pub mod dg1;
 pub mod sod;
 
 use crate::tlv::Tag;

@@ -6,6 +6,7 @@
 
 pub mod com;
 pub mod dg1;
+pub mod dg13;
 pub mod sod;
 
 use crate::tlv::Tag;

@@ -7,6 +7,7 @@
 pub mod com;
 pub mod dg1;
 pub mod dg13;
+pub mod dg2;
 pub mod sod;
 
 use crate::tlv::Tag;

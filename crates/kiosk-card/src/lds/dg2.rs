@@ -279,7 +279,7 @@ fn face_record(face: &FaceImage) -> Result<Vec<u8>> {
     let face_len = FACIAL_HEADER_LEN + IMAGE_INFO_LEN + face.data.len();
     let record_len = GENERAL_HEADER_LEN + face_len;
     let mut out = Vec::with_capacity(record_len);
-    out.extend_from_slice(b"FAC\0010\0");
+    out.extend_from_slice(b"FAC\x00010\x00");
     out.extend_from_slice(
         &u32::try_from(record_len)
             .map_err(|_| too_big())?
@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(bht.find(0x81).unwrap().unwrap().value, &[0x02]);
         assert_eq!(bht.find(0x88).unwrap().unwrap().value, &[0x00, 0x08]);
         let bdb = bit.find(0x5F2E).unwrap().unwrap();
-        assert_eq!(&bdb.value[..8], b"FAC\0010\0");
+        assert_eq!(&bdb.value[..8], b"FAC\x00010\x00");
         assert_eq!(bdb.value.len(), 14 + 20 + 12 + JPEG.len());
 
         let back = Dg2::decode(&bytes).unwrap();
@@ -364,7 +364,7 @@ mod tests {
         face.extend_from_slice(&[1, 2, 0x00, 0x60, 0x00, 0x50, 0, 0]);
         face.extend_from_slice(&[1, 1, 0x01, 0xE0, 0x02, 0x80, 1, 2, 0, 0, 0, 0]);
         face.extend_from_slice(&image);
-        let mut record = b"FAC\0010\0".to_vec();
+        let mut record = b"FAC\x00010\x00".to_vec();
         record.extend_from_slice(&((14 + face.len()) as u32).to_be_bytes());
         record.extend_from_slice(&[0, 1]);
         record.extend_from_slice(&face);
@@ -465,7 +465,7 @@ mod tests {
             let _ = Dg2::decode(&bytes);
             let wrapped = tlv::encode(0x75, &tlv::encode(0x7F61, &tlv::encode(0x7F60, &tlv::encode(0x5F2E, &bytes))));
             let _ = Dg2::decode(&wrapped);
-            let mut record = b"FAC\0010\0".to_vec();
+            let mut record = b"FAC\x00010\x00".to_vec();
             record.extend_from_slice(&bytes);
             let _ = parse_face_record(&record);
         }

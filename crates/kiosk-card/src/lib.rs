@@ -11,9 +11,11 @@ pub mod apdu;
 pub mod cccd;
 pub mod error;
 pub mod lds;
+pub mod record;
 pub mod tlv;
 pub mod transport;
 
 pub use apdu::{CommandApdu, ResponseApdu, StatusWord};
 pub use error::{Error, Result};
+pub use record::CitizenRecord;
 pub use transport::CardTransport;

@@ -153,10 +153,13 @@ mod tests {
         let missing_list = hex::decode("60105F0104303130365F3606303430303030").unwrap();
         assert!(matches!(
             Com::decode(&missing_list),
-            Err(Error::LdsMalformed { what: "tag list (5C) missing", .. })
+            Err(Error::LdsMalformed {
+                what: "tag list (5C) missing",
+                ..
+            })
         ));
-        let letters = hex::decode("60145F010430313041 5F36063034303030305C026175".replace(' ', ""))
-            .unwrap();
+        let letters =
+            hex::decode("60145F010430313041 5F36063034303030305C026175".replace(' ', "")).unwrap();
         assert!(matches!(
             Com::decode(&letters),
             Err(Error::LdsMalformed { .. })

@@ -718,6 +718,32 @@ mod tests {
         }
 
         #[test]
+        fn encoding_what_was_decoded_is_canonical(
+            fields in proptest::collection::vec(
+                (0u8..24, proptest::collection::vec(
+                    prop_oneof![
+                        "[a-zA-Zđư ]{0,6}".prop_map(|s| utf8(&s)),
+                        "[A-Z0-9/]{0,6}".prop_map(|s| printable(&s)),
+                        "[a-zđ]{0,4}".prop_map(|s| bmp(&s)),
+                        "[a-z]{0,4}".prop_map(|s| t(0x30, &[&utf8(&s), &t(0x30, &[&printable("X")])])),
+                        Just(vec![0x06, 0x01, 0x2A]),
+                    ],
+                    0..4,
+                )),
+                0..20,
+            ),
+        ) {
+            let fields: Vec<Vec<u8>> = fields.iter().map(|(n, v)| field(*n, v)).collect();
+            let first = Dg13::decode(&dg13(&fields)).unwrap();
+            let again = first.encode().unwrap();
+            let second = Dg13::decode(&again).unwrap();
+            prop_assert_eq!(second.encode().unwrap(), again);
+            prop_assert_eq!(&second.full_name, &first.full_name);
+            prop_assert_eq!(&second.father_name, &first.father_name);
+            prop_assert_eq!(&second.mother_name, &first.mother_name);
+        }
+
+        #[test]
         fn arbitrary_fields_never_panic(fields in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..8)) {
             let wrapped: Vec<Vec<u8>> = fields.iter().map(|f| t(0x30, &[&[0x02, 0x01, 0x02], f])).collect();
             let _ = Dg13::decode(&dg13(&wrapped));

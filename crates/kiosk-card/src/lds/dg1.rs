@@ -341,7 +341,13 @@ impl Mrz {
         line2.push_str(&doe);
         line2.push(digit_char(check_digit(&doe)?));
         line2.push_str(&personal);
-        line2.push(digit_char(check_digit(&personal)?));
+        // An unused personal number gets `<` as its check digit, as issuers write it (Doc 9303
+        // Part 4 allows `<` or 0).
+        if self.optional_data.is_empty() {
+            line2.push('<');
+        } else {
+            line2.push(digit_char(check_digit(&personal)?));
+        }
         let composite = format!("{}{}{}", &line2[0..10], &line2[13..20], &line2[21..43]);
         line2.push(digit_char(check_digit(&composite)?));
         Ok(format!("{line1}{line2}"))

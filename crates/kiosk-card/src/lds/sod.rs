@@ -689,6 +689,75 @@ mod tests {
         assert!(format!("{parsed:?}").contains("SHA-256"));
     }
 
+    /// EF.SOD and DG1 of the BSI TR-03105-5 reference data set (a test passport of the German
+    /// BSI, "ERIKA MUSTERMANN"): an RSA-PSS signed SOD from a real issuing system.
+    const BSI_SOD: &[u8] = include_bytes!("testdata/bsi-tr03105-5-ef-sod.bin");
+    const BSI_DG1: &[u8] = include_bytes!("testdata/bsi-tr03105-5-dg1.bin");
+
+    #[test]
+    fn bsi_reference_sod_decodes() {
+        let sod = Sod::decode(BSI_SOD).unwrap();
+        assert_eq!(sod.as_bytes(), BSI_SOD);
+        assert_eq!(sod.hash_algorithm(), HashAlgorithm::Sha256);
+        assert_eq!(sod.lds_security_object().version, 0);
+        let dgs: Vec<u8> = sod.dg_hashes().iter().map(|h| h.dg).collect();
+        assert_eq!(dgs, vec![1, 2, 3, 14, 4]);
+        // The DG1 hash is the SHA-256 of the reference DG1 file.
+        assert_eq!(sod.dg_hash(1).unwrap(), &sha2::Sha256::digest(BSI_DG1)[..]);
+        assert_eq!(
+            hex::encode_upper(sod.dg_hash(14).unwrap()),
+            "CF5004FFCCD64E1A8BD3A42FD53814EC3D4481640BE1906D0ECFEB016EF6A6AE"
+        );
+
+        let signers = sod.signers();
+        assert_eq!(signers.len(), 1);
+        let signer = &signers[0];
+        assert!(matches!(
+            signer.sid,
+            SignerIdentifier::IssuerAndSerialNumber(_)
+        ));
+        assert_eq!(
+            signer.signature_algorithm.oid,
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10"),
+            "RSASSA-PSS"
+        );
+        assert_eq!(signer.signature.len(), 256);
+        assert_eq!(signer.content_type, Some(ID_LDS_SECURITY_OBJECT));
+        let digest = signer.message_digest.as_deref().unwrap();
+        assert_eq!(
+            hex::encode_upper(digest),
+            "B46A0D05E280F398EFEEEBFF67E78C736ADD15E75670B1AD4C6C534E8187B9D6"
+        );
+        assert_eq!(digest, &sha2::Sha256::digest(sod.econtent())[..]);
+        // The signed attributes are the file's `A0 48 …` bytes with the tag made `31`.
+        let attrs = signer.signed_attrs_der.as_ref().unwrap();
+        assert_eq!(&attrs[..2], &[0x31, 0x48]);
+        let in_file = [&[0xA0][..], &attrs[1..]].concat();
+        assert!(BSI_SOD.windows(in_file.len()).any(|w| w == in_file));
+
+        let certs = sod.certificates();
+        assert_eq!(certs.len(), 1);
+        assert_eq!(
+            certs[0].tbs_certificate().serial_number().as_bytes(),
+            &[0x01, 0x42, 0xFD, 0x5C, 0xF9, 0x27]
+        );
+    }
+
+    #[test]
+    fn bsi_reference_dg1_is_a_td3_mrz() {
+        let dg1 = crate::lds::dg1::Dg1::decode(BSI_DG1).unwrap();
+        let m = &dg1.mrz;
+        assert_eq!(m.format, crate::lds::dg1::MrzFormat::Td3);
+        assert_eq!(m.document_code, "P");
+        assert_eq!(m.issuing_state, "D");
+        assert_eq!(m.document_number, "C11T002JM");
+        assert_eq!(m.date_of_birth, "960812");
+        assert_eq!(m.date_of_expiry, "231031");
+        assert_eq!(m.primary_identifier, "MUSTERMANN");
+        assert_eq!(m.secondary_identifier, "ERIKA");
+        assert_eq!(dg1.encode().unwrap(), BSI_DG1);
+    }
+
     #[test]
     fn unsorted_signed_attributes_keep_the_card_bytes() {
         let sod = build(HashAlgorithm::Sha1, &[(1, b"x")], DS_CERT, dummy_sign).unwrap();

@@ -120,6 +120,16 @@ impl LdsFile {
         Self::ALL.into_iter().find(|f| f.tag() == tag)
     }
 
+    /// The file with identifier `fid` (the virtual card answers SELECT with it).
+    pub fn from_fid(fid: u16) -> Option<LdsFile> {
+        Self::ALL.into_iter().find(|f| f.fid() == fid)
+    }
+
+    /// The file with short identifier `sfi` (READ BINARY with P1 = `0x80 | sfi`).
+    pub fn from_sfi(sfi: u8) -> Option<LdsFile> {
+        Self::ALL.into_iter().find(|f| f.sfi() == sfi)
+    }
+
     /// The file identifier for SELECT.
     pub fn fid(self) -> u16 {
         match self {
@@ -239,11 +249,15 @@ mod tests {
             assert_eq!(file.sfi(), sfi, "{}", file.name());
             assert_eq!(file.tag(), tag, "{}", file.name());
             assert_eq!(LdsFile::from_tag(tag), Some(file));
+            assert_eq!(LdsFile::from_fid(fid), Some(file));
+            assert_eq!(LdsFile::from_sfi(sfi), Some(file));
         }
         assert_eq!(LdsFile::Dg13.name(), "DG13");
         assert_eq!(LdsFile::dg(13), Some(LdsFile::Dg13));
         assert_eq!(LdsFile::dg(0), None);
         assert_eq!(LdsFile::dg(17), None);
+        assert_eq!(LdsFile::from_fid(0x0111), None);
+        assert_eq!(LdsFile::from_sfi(0), None);
         assert!(LdsFile::Dg3.is_eac_protected() && LdsFile::Dg4.is_eac_protected());
         assert!(!LdsFile::Dg2.is_eac_protected());
         assert_eq!(LdsFile::Dg2.max_len(), MAX_IMAGE_FILE_LEN);

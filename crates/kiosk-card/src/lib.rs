@@ -15,6 +15,7 @@ pub mod error;
 pub mod files;
 pub mod lds;
 pub mod protocol;
+pub mod record;
 pub mod security_infos;
 pub mod sm;
 pub mod tlv;
@@ -22,4 +23,5 @@ pub mod transport;
 
 pub use apdu::{CommandApdu, ResponseApdu, StatusWord};
 pub use error::{Error, Result};
+pub use record::CitizenRecord;
 pub use transport::CardTransport;

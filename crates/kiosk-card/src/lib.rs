@@ -4,11 +4,13 @@
 //! Layers, from the wire up (after JMRTD's split):
 //! - [`apdu`], [`tlv`]: ISO 7816-4 encoding, shared with the virtual card;
 //! - [`transport`]: the reader seam (PC/SC behind the `pcsc` feature);
+//! - [`pa`]: passive authentication (signatures, certificate chains, trust store);
 //!
 //! No UI and no network live here.
 
 pub mod apdu;
 pub mod error;
+pub mod pa;
 pub mod tlv;
 pub mod transport;
 

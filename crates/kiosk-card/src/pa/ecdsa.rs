@@ -81,7 +81,7 @@ pub enum ParametersForm {
 }
 
 /// How a signature's two integers are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SignatureFormat {
     /// `SEQUENCE { r INTEGER, s INTEGER }` (X9.62; `ecdsa-with-SHA*`).
     Der,

@@ -5,6 +5,8 @@
 pub mod curves;
 pub mod ecc;
 pub mod ecdsa;
+pub mod rsa;
+pub mod signature;
 
 #[cfg(test)]
 mod wycheproof_vectors;

@@ -2,9 +2,11 @@
 //! algorithm a Document Signer or CSCA may use, certificate chains, the trust store, and the
 //! checks that fill the [`crate::verification::Verification`] report.
 
+pub mod chain;
 pub mod curves;
 pub mod ecc;
 pub mod ecdsa;
+pub mod issue;
 pub mod rsa;
 pub mod signature;
 

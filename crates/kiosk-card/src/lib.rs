@@ -10,12 +10,16 @@
 //! No UI and no network live here.
 
 pub mod apdu;
+pub mod cccd;
 pub mod error;
+pub mod lds;
 pub mod pa;
+pub mod record;
 pub mod tlv;
 pub mod transport;
 pub mod verification;
 
 pub use apdu::{CommandApdu, ResponseApdu, StatusWord};
 pub use error::{Error, Result};
+pub use record::CitizenRecord;
 pub use transport::CardTransport;

@@ -4,6 +4,8 @@
 //! Layers, from the wire up (after JMRTD's split):
 //! - [`apdu`], [`tlv`]: ISO 7816-4 encoding, shared with the virtual card;
 //! - [`transport`]: the reader seam; PC/SC and the reader monitor behind the `pcsc` feature;
+//! - [`pa`]: passive authentication (signatures, certificate chains, trust store);
+//! - [`verification`]: the report every check writes into;
 //!
 //! No UI and no network live here.
 
@@ -15,11 +17,13 @@ pub mod error;
 pub mod files;
 pub mod lds;
 pub mod protocol;
+pub mod pa;
 pub mod record;
 pub mod security_infos;
 pub mod sm;
 pub mod tlv;
 pub mod transport;
+pub mod verification;
 
 pub use apdu::{CommandApdu, ResponseApdu, StatusWord};
 pub use error::{Error, Result};

@@ -747,7 +747,7 @@ mod tests {
             }
         ));
         // Incremented once for the command only.
-        let mut expected = vec![0u8; 16];
+        let mut expected = [0u8; 16];
         expected[15] = 1;
         assert_eq!(ch.keys().ssc(), &expected[..]);
         // Every later command fails fast without reaching the card.

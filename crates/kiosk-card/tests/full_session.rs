@@ -123,7 +123,7 @@ impl CardTransport for Chip {
     }
 }
 
-fn personalise(id: &CitizenId, clone: bool) -> Chip {
+fn personalise(id: &CitizenId, clone: bool) -> Result<Chip> {
     let curve = Curve::BrainpoolP256r1;
     let pace = PaceInfo {
         oid: PaceInfo::oid_for(PaceMapping::EcdhGeneric, CipherAlg::Aes128),
@@ -141,35 +141,33 @@ fn personalise(id: &CitizenId, clone: bool) -> Chip {
             SecurityInfo::ChipAuthentication(ca_info.clone()),
         ],
     };
-    let ca_sk = curve.random_scalar(&mut OsRandom).unwrap();
-    let ca = CaChip::new(curve, CipherAlg::Aes128, &ca_sk).unwrap();
+    let ca_sk = curve.random_scalar(&mut OsRandom)?;
+    let ca = CaChip::new(curve, CipherAlg::Aes128, &ca_sk)?;
     let dg14 = Dg14 {
         infos: SecurityInfos {
             infos: vec![
                 SecurityInfo::ChipAuthentication(ca_info),
                 SecurityInfo::ChipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo {
                     oid: ChipAuthenticationPublicKeyInfo::ecdh_oid(),
-                    spki: ec_spki_named(curve, &ca.public_key().unwrap()),
+                    spki: ec_spki_named(curve, &ca.public_key()?),
                     key_id: None,
                 }),
             ],
         },
     };
-    let aa_sk = Curve::NistP256.random_scalar(&mut OsRandom).unwrap();
+    let aa_sk = Curve::NistP256.random_scalar(&mut OsRandom)?;
     let dg15 = Dg15 {
         spki: ec_spki_named(
             Curve::NistP256,
-            &Curve::NistP256
-                .mul(&aa_sk, &Curve::NistP256.generator())
-                .unwrap(),
+            &Curve::NistP256.mul(&aa_sk, &Curve::NistP256.generator())?,
         ),
     };
     // A clone has the same files (copied), but other private keys.
     let (ca, aa_sk) = if clone {
-        let other = curve.random_scalar(&mut OsRandom).unwrap();
+        let other = curve.random_scalar(&mut OsRandom)?;
         (
-            CaChip::new(curve, CipherAlg::Aes128, &other).unwrap(),
-            Curve::NistP256.random_scalar(&mut OsRandom).unwrap(),
+            CaChip::new(curve, CipherAlg::Aes128, &other)?,
+            Curve::NistP256.random_scalar(&mut OsRandom)?,
         )
     } else {
         (ca, aa_sk)
@@ -178,7 +176,7 @@ fn personalise(id: &CitizenId, clone: bool) -> Chip {
     files.insert(0x1C, (0x011C, card_access.encode()));
     files.insert(0x0E, (0x010E, dg14.encode()));
     files.insert(0x0F, (0x010F, dg15.encode()));
-    Chip {
+    Ok(Chip {
         files,
         current: None,
         pace: PaceChip::new(
@@ -196,13 +194,13 @@ fn personalise(id: &CitizenId, clone: bool) -> Chip {
         },
         sm: None,
         apdus: 0,
-    }
+    })
 }
 
 #[test]
 fn genuine_chip_passes_pace_ca_and_aa() {
     let id = CitizenId::parse("001099012345").unwrap();
-    let chip = personalise(&id, false);
+    let chip = personalise(&id, false).unwrap();
     let mut session = access::establish(
         chip,
         &[Password::Can(id.can())],
@@ -243,7 +241,7 @@ fn genuine_chip_passes_pace_ca_and_aa() {
 #[test]
 fn cloned_chip_fails_ca_and_aa() {
     let id = CitizenId::parse("001099012345").unwrap();
-    let chip = personalise(&id, true);
+    let chip = personalise(&id, true).unwrap();
     let mut session = access::establish(
         chip,
         &[Password::Can(id.can())],

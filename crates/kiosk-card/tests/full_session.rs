@@ -31,8 +31,9 @@ struct Chip {
     ca: CaChip,
     aa: AaChip,
     sm: Option<ChipSm>,
-    /// A clone copies the files but not the CA private key.
     apdus: usize,
+    /// Fault: after this many protected commands, answer plain 6988 once and drop the session.
+    drop_after: Option<usize>,
 }
 
 impl Chip {
@@ -74,6 +75,14 @@ impl CardTransport for Chip {
         self.apdus += 1;
         let cmd = CommandApdu::decode(raw)?;
         if cmd.cla & 0x0C == 0x0C {
+            if let Some(n) = self.drop_after.as_mut() {
+                if *n == 0 {
+                    self.drop_after = None;
+                    self.sm = None;
+                    return Ok(vec![0x69, 0x88]);
+                }
+                *n -= 1;
+            }
             let Some(sm) = self.sm.as_mut() else {
                 return Ok(vec![0x69, 0x88]);
             };
@@ -176,6 +185,9 @@ fn personalise(id: &CitizenId, clone: bool) -> Result<Chip> {
     files.insert(0x1C, (0x011C, card_access.encode()));
     files.insert(0x0E, (0x010E, dg14.encode()));
     files.insert(0x0F, (0x010F, dg15.encode()));
+    // A photo-sized file to read in many chunks.
+    let photo: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    files.insert(0x02, (0x0102, kiosk_card::tlv::encode(0x75, &photo)));
     Ok(Chip {
         files,
         current: None,
@@ -194,6 +206,7 @@ fn personalise(id: &CitizenId, clone: bool) -> Result<Chip> {
         },
         sm: None,
         apdus: 0,
+        drop_after: None,
     })
 }
 
@@ -269,4 +282,44 @@ fn cloned_chip_fails_ca_and_aa() {
     .unwrap_err();
     assert!(matches!(err, Error::AuthenticationFailed { .. }), "{err:?}");
     assert!(session.channel.is_lost());
+}
+
+#[test]
+fn session_dropped_mid_read_is_re_established_and_resumed() {
+    let id = CitizenId::parse("001099012345").unwrap();
+    let mut chip = personalise(&id, false).unwrap();
+    let expected = chip.files[&0x02].1.clone();
+    // SELECT applet is protected command 0; the chip drops SM in the middle of DG2.
+    chip.drop_after = Some(6);
+    let passwords = [Password::Can(id.can())];
+    let session =
+        access::establish(chip, &passwords, &mut OsRandom, AccessOptions::default()).unwrap();
+    let mut channel = session.channel;
+    // A reader without extended length: 223-byte chunks.
+    let mut profile = ReadProfile::short();
+    let mut read = files::FileRead::new(FileId::data_group(2));
+    let err = read.run(&mut channel, &mut profile).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SessionLost {
+                sw: StatusWord(0x6988),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let got = read.offset();
+    assert!(got > 0 && !read.is_complete());
+    // What the caller does next: open the chip again on the same transport and resume.
+    let session = access::establish(
+        channel.into_inner(),
+        &passwords,
+        &mut OsRandom,
+        AccessOptions::default(),
+    )
+    .unwrap();
+    let mut channel = session.channel;
+    files::resume(&mut channel, &mut read, &mut profile).unwrap();
+    assert_eq!(&read.finish().unwrap()[..], &expected[..]);
 }

@@ -61,19 +61,10 @@ pub const EF_COM: FileId = FileId::new(0x011E, Some(0x1E));
 pub const EF_SOD: FileId = FileId::new(0x011D, Some(0x1D));
 
 /// What the caller keeps per reader: the chunk size that works with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReadProfile {
     rung: usize,
     confirmed: bool,
-}
-
-impl Default for ReadProfile {
-    fn default() -> Self {
-        Self {
-            rung: 0,
-            confirmed: false,
-        }
-    }
 }
 
 impl ReadProfile {

@@ -457,7 +457,13 @@ impl<T: CardTransport> CardTransport for SecureChannel<T> {
                 return Err(e);
             }
         };
-        let resp = ResponseApdu::decode(&raw)?;
+        let resp = match ResponseApdu::decode(&raw) {
+            Ok(r) => r,
+            Err(e) => {
+                self.lost = Some(StatusWord::NO_PRECISE_DIAGNOSIS);
+                return Err(e);
+            }
+        };
         if resp.data.is_empty() && !resp.sw.is_success() {
             // Plain status word: the chip has left secure messaging. Do not touch the SSC.
             self.lost = Some(resp.sw);
@@ -747,7 +753,7 @@ mod tests {
             }
         ));
         // Incremented once for the command only.
-        let mut expected = vec![0u8; 16];
+        let mut expected = [0u8; 16];
         expected[15] = 1;
         assert_eq!(ch.keys().ssc(), &expected[..]);
         // Every later command fails fast without reaching the card.
@@ -756,6 +762,23 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::SessionLost { .. }));
         assert_eq!(ch.inner_mut().seen.len(), 1);
+    }
+
+    #[test]
+    fn garbage_answer_loses_the_session() {
+        let (term_keys, _) = aes_pair(CipherAlg::Aes128);
+        let mut ch = SecureChannel::new(
+            Script {
+                answers: [vec![0x90]].into(),
+                seen: Vec::new(),
+            },
+            term_keys,
+        );
+        assert!(
+            ch.transmit(&CommandApdu::new(0, 0xB0, 0, 0).with_le(8))
+                .is_err()
+        );
+        assert!(ch.is_lost());
     }
 
     #[test]

@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(dg1) = Dg1::decode(data)
         && let Ok(again) = dg1.encode()
     {
-        assert_eq!(Dg1::decode(&again).expect("re-encoded DG1 must decode"), dg1);
+        assert_eq!(
+            Dg1::decode(&again).expect("re-encoded DG1 must decode"),
+            dg1
+        );
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = Mrz::parse(text);

@@ -958,6 +958,55 @@ mod tests {
     }
 
     #[test]
+    fn several_signers_keep_their_own_attributes_in_file_order() {
+        let sod = build(HashAlgorithm::Sha256, &[(1, b"a")], DS_CERT, dummy_sign).unwrap();
+        // Take the one SignerInfo and make a second whose signature differs; write them in the
+        // order that is *not* DER's sorted order, so a decoder that sorts would swap them.
+        let ci = tlv::parse_exact(tlv::parse_exact(&sod, 0x77).unwrap().value, 0x30).unwrap();
+        let sd = tlv::parse_exact(ci.require(0xA0).unwrap().value, 0x30).unwrap();
+        let children: Vec<_> = sd.children().map(|c| c.unwrap()).collect();
+        let infos = children.last().unwrap();
+        let first = tlv::parse_exact(infos.value, 0x30).unwrap().raw.to_vec();
+        let mut second = first.clone();
+        let n = second.len();
+        second[n - 1] ^= 0xFF; // last byte of the signature value
+        let (low, high) = if first < second {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let set = tlv::encode(0x31, &[high.clone(), low.clone()].concat());
+        let mut sd_value: Vec<u8> = children[..children.len() - 1]
+            .iter()
+            .flat_map(|c| c.raw.to_vec())
+            .collect();
+        sd_value.extend(set);
+        let content_info = tlv::encode(
+            0x30,
+            &[
+                ci.children().next().unwrap().unwrap().raw.to_vec(),
+                tlv::encode(0xA0, &tlv::encode(0x30, &sd_value)),
+            ]
+            .concat(),
+        );
+        let parsed = Sod::decode(&tlv::encode(0x77, &content_info)).unwrap();
+        let signers = parsed.signers();
+        assert_eq!(signers.len(), 2);
+        let signature_of = |raw: &[u8]| {
+            SignerInfo::from_der(raw)
+                .unwrap()
+                .signature
+                .as_bytes()
+                .to_vec()
+        };
+        assert_eq!(signers[0].signature, signature_of(&high));
+        assert_eq!(signers[1].signature, signature_of(&low));
+        for signer in signers {
+            assert!(signer.signed_attrs_der.is_some());
+        }
+    }
+
+    #[test]
     fn lds_security_object_v1_round_trips_and_bad_ones_are_refused() {
         let so = LdsSecurityObject {
             version: 1,

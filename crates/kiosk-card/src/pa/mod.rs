@@ -7,8 +7,10 @@ pub mod curves;
 pub mod ecc;
 pub mod ecdsa;
 pub mod issue;
+pub mod masterlist;
 pub mod rsa;
 pub mod signature;
+pub mod trust;
 
 #[cfg(test)]
 mod wycheproof_vectors;

@@ -218,13 +218,16 @@ pub(crate) mod tests {
     ) -> SigningKey {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
         let key = EcPrivateKey::generate(Curve::named(curve).unwrap(), form, &mut rng).unwrap();
-        SigningKey::Ec { key, hash, form }
+        SigningKey::Ec {
+            key: Box::new(key),
+            hash,
+            form,
+        }
     }
 
     /// A CSCA like Vietnam's (brainpoolP512r1, explicit parameters, ecdsa-with-SHA512) and a
     /// DS on brainpoolP256r1 under it.
     pub(crate) struct TestPki {
-        pub csca_key: SigningKey,
         pub csca: Certificate,
         pub ds_key: SigningKey,
         pub ds: Certificate,
@@ -266,12 +269,7 @@ pub(crate) mod tests {
             Some((&csca_subject, &csca_key)),
         )
         .unwrap();
-        TestPki {
-            csca_key,
-            csca,
-            ds_key,
-            ds,
-        }
+        TestPki { csca, ds_key, ds }
     }
 
     #[test]

@@ -51,14 +51,21 @@ fn main() {
         (NamedCurve::BrainpoolP512r1, HashAlgorithm::Sha512),
     ] {
         for form in [ParametersForm::Named, ParametersForm::Explicit] {
-            let key =
-                EcPrivateKey::generate(Curve::named(curve).unwrap(), form, &mut rng()).unwrap();
+            let key = EcPrivateKey::generate(
+                Curve::named(curve).expect("benchmark step failed"),
+                form,
+                &mut rng(),
+            )
+            .expect("benchmark step failed");
             let digest = hash.digest(msg);
             let sig = key
                 .sign_prehash(&digest, SignatureFormat::Der, &mut rng())
-                .unwrap();
-            let spki = key.public_key().to_spki_der(form).unwrap();
-            let public = PublicKey::from_spki_der(&spki).unwrap();
+                .expect("benchmark step failed");
+            let spki = key
+                .public_key()
+                .to_spki_der(form)
+                .expect("benchmark step failed");
+            let public = PublicKey::from_spki_der(&spki).expect("benchmark step failed");
             let alg = SignatureAlgorithm::Ecdsa {
                 hash,
                 format: SignatureFormat::Der,
@@ -69,19 +76,23 @@ fn main() {
             };
             rows.push((
                 format!("ECDSA verify, {curve} ({form_name}), {}", hash.name()),
-                median(30, || public.verify(&alg, msg, &sig).unwrap()),
+                median(30, || {
+                    public
+                        .verify(&alg, msg, &sig)
+                        .expect("benchmark step failed")
+                }),
             ));
             rows.push((
                 format!("SPKI parse + checks, {curve} ({form_name})"),
                 median(30, || {
-                    PublicKey::from_spki_der(&spki).unwrap();
+                    PublicKey::from_spki_der(&spki).expect("benchmark step failed");
                 }),
             ));
         }
     }
 
     for bits in [2048usize, 4096] {
-        let private = rsa::PrivateKey::new(&mut rng(), bits).unwrap();
+        let private = rsa::PrivateKey::new(&mut rng(), bits).expect("benchmark step failed");
         let key = SigningKey::Rsa {
             key: Box::new(private),
             algorithm: SignatureAlgorithm::RsaPss {
@@ -89,12 +100,17 @@ fn main() {
                 salt_len: 32,
             },
         };
-        let sig = key.sign(msg).unwrap();
-        let public = PublicKey::from_spki_der(&key.spki_der().unwrap()).unwrap();
+        let sig = key.sign(msg).expect("benchmark step failed");
+        let public = PublicKey::from_spki_der(&key.spki_der().expect("benchmark step failed"))
+            .expect("benchmark step failed");
         let alg = key.algorithm();
         rows.push((
             format!("RSASSA-PSS verify, RSA-{bits}, SHA-256"),
-            median(30, || public.verify(&alg, msg, &sig).unwrap()),
+            median(30, || {
+                public
+                    .verify(&alg, msg, &sig)
+                    .expect("benchmark step failed")
+            }),
         ));
     }
 
@@ -103,7 +119,12 @@ fn main() {
     let year = Duration::from_secs(365 * 24 * 3600);
     let ec = |curve, hash, form| SigningKey::Ec {
         key: Box::new(
-            EcPrivateKey::generate(Curve::named(curve).unwrap(), form, &mut rng()).unwrap(),
+            EcPrivateKey::generate(
+                Curve::named(curve).expect("benchmark step failed"),
+                form,
+                &mut rng(),
+            )
+            .expect("benchmark step failed"),
         ),
         hash,
         form,
@@ -113,7 +134,7 @@ fn main() {
         HashAlgorithm::Sha512,
         ParametersForm::Explicit,
     );
-    let csca_name = Name::from_str("CN=CSCA Bench,C=VN").unwrap();
+    let csca_name = Name::from_str("CN=CSCA Bench,C=VN").expect("benchmark step failed");
     let csca = issue_certificate(
         &CertificateRequest {
             subject: csca_name.clone(),
@@ -125,7 +146,7 @@ fn main() {
         &csca_key,
         None,
     )
-    .unwrap();
+    .expect("benchmark step failed");
     let ds_key = ec(
         NamedCurve::BrainpoolP256r1,
         HashAlgorithm::Sha256,
@@ -133,7 +154,7 @@ fn main() {
     );
     let ds = issue_certificate(
         &CertificateRequest {
-            subject: Name::from_str("CN=DS Bench,C=VN").unwrap(),
+            subject: Name::from_str("CN=DS Bench,C=VN").expect("benchmark step failed"),
             serial: vec![2],
             not_before: now - year,
             not_after: now + year,
@@ -142,11 +163,12 @@ fn main() {
         &ds_key,
         Some((&csca_name, &csca_key)),
     )
-    .unwrap();
+    .expect("benchmark step failed");
     rows.push((
         "DS chain check, brainpoolP512r1 explicit CSCA (parse + verify + validity)".into(),
         median(30, || {
-            verify_ds_certificate(&ds, &csca, "bench", now, Some(now)).unwrap();
+            verify_ds_certificate(&ds, &csca, "bench", now, Some(now))
+                .expect("benchmark step failed");
         }),
     ));
 
@@ -192,7 +214,7 @@ fn write_section(table: &str) {
             section,
             &old[e + END.len()..].trim_start_matches('\n')
         ),
-        _ => format!("{}\n{}", old.trim_end(), format!("\n{section}")),
+        _ => format!("{}\n\n{section}", old.trim_end()),
     };
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);

@@ -218,13 +218,16 @@ pub(crate) mod tests {
     ) -> SigningKey {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
         let key = EcPrivateKey::generate(Curve::named(curve).unwrap(), form, &mut rng).unwrap();
-        SigningKey::Ec { key, hash, form }
+        SigningKey::Ec {
+            key: Box::new(key),
+            hash,
+            form,
+        }
     }
 
     /// A CSCA like Vietnam's (brainpoolP512r1, explicit parameters, ecdsa-with-SHA512) and a
     /// DS on brainpoolP256r1 under it.
     pub(crate) struct TestPki {
-        pub csca_key: SigningKey,
         pub csca: Certificate,
         pub ds_key: SigningKey,
         pub ds: Certificate,
@@ -266,12 +269,7 @@ pub(crate) mod tests {
             Some((&csca_subject, &csca_key)),
         )
         .unwrap();
-        TestPki {
-            csca_key,
-            csca,
-            ds_key,
-            ds,
-        }
+        TestPki { csca, ds_key, ds }
     }
 
     #[test]
@@ -424,5 +422,49 @@ pub(crate) mod tests {
             out.ds_certificate_signature,
             SignatureAlgorithm::RsaPss { salt_len: 32, .. }
         ));
+    }
+}
+
+#[cfg(test)]
+mod fuzz_tests {
+    use super::tests::{TestPki, test_pki};
+    use super::*;
+    use der::Decode;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn pki() -> &'static (TestPki, Vec<u8>) {
+        static F: OnceLock<(TestPki, Vec<u8>)> = OnceLock::new();
+        F.get_or_init(|| {
+            let p = test_pki("CN=CSCA Fuzz,C=VN", SystemTime::now());
+            let der = p.ds.to_der().unwrap();
+            (p, der)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn arbitrary_bytes_as_a_certificate_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let (p, _) = pki();
+            if let Ok(cert) = Certificate::from_der(&bytes) {
+                // Whatever decodes as a certificate is still not the genuine DS.
+                prop_assert!(verify_ds_certificate(&cert, &p.csca, "fuzz", SystemTime::now(), None).is_err());
+            }
+            let mut store = crate::pa::trust::TrustStore::new();
+            prop_assert!(store.add_bytes(&bytes, "fuzz").is_err());
+        }
+
+        #[test]
+        fn a_flipped_bit_in_the_ds_certificate_breaks_the_chain(pos in any::<usize>(), bit in 0u8..8) {
+            let (p, der) = pki();
+            let mut bytes = der.clone();
+            let i = pos % bytes.len();
+            bytes[i] ^= 1 << bit;
+            if let Ok(cert) = Certificate::from_der(&bytes) {
+                prop_assert!(verify_ds_certificate(&cert, &p.csca, "fuzz", SystemTime::now(), None).is_err());
+            }
+        }
     }
 }

@@ -97,7 +97,7 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
 /// Decodes hex of a compile-time constant; an odd length or non-hex digit is an error, not a panic.
 pub(crate) fn hex_bytes(s: &str) -> Result<Vec<u8>> {
     let digits = s.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(bad("odd-length hex constant"));
     }
     let nibble = |c: u8| -> Result<u8> {
@@ -170,15 +170,8 @@ impl Curve {
         if n.bit_width_vartime() < MIN_FIELD_BITS {
             return Err(bad("group order too small"));
         }
-        // A cheap sanity check that p is a prime (Fermat, base 2); a composite "field" would
-        // make every later equation meaningless.
         let fp = BoxedMontyParams::new_vartime(p_odd);
         let fnp = BoxedMontyParams::new_vartime(n_odd);
-        let two = Fe::new(resize(&BoxedUint::from(2u8), precision)?, &fp);
-        let p_minus_1 = p.wrapping_sub(&BoxedUint::one_with_precision(precision));
-        if prove && two.pow(&p_minus_1).retrieve() != BoxedUint::one_with_precision(precision) {
-            return Err(bad("field modulus is not prime"));
-        }
         let field_bytes = p_bits.div_ceil(8) as usize;
         let a = field_from_bytes(&d.a, &p, precision, &fp)?;
         let b = field_from_bytes(&d.b, &p, precision, &fp)?;
@@ -217,15 +210,28 @@ impl Curve {
         if bool::from(disc.is_zero()) {
             return Err(bad("singular curve"));
         }
+        // G on the curve is checked here, before anything is proven about p: for a composite p
+        // the check is meaningless but harmless, and the proof below rejects the curve.
         curve.g = curve.decode_point(&d.g)?;
-        // n·G = ∞ proves n is the order of G (n is then prime by the caller's trust in the
-        // issuer; we only need the relation for the verification equation to hold).
-        if prove && !curve.mul(&curve.n.clone(), &curve.g).is_infinity() {
-            return Err(bad("base point does not have the stated order"));
-        }
         curve.named = NamedCurve::ALL
             .into_iter()
             .find(|c| Curve::named_domain_equals(*c, &curve).unwrap_or(false));
+        // Parameters equal to a named curve need no proof (their constants are trusted); this
+        // keeps a CSCA with explicit brainpoolP512r1 parameters as cheap as a named one.
+        if prove && curve.named.is_none() {
+            // p prime (Fermat, base 2): a composite "field" makes every equation meaningless.
+            let two = Fe::new(resize(&BoxedUint::from(2u8), precision)?, &curve.fp);
+            let p_minus_1 = curve
+                .p
+                .wrapping_sub(BoxedUint::one_with_precision(precision));
+            if two.pow(&p_minus_1).retrieve() != BoxedUint::one_with_precision(precision) {
+                return Err(bad("field modulus is not prime"));
+            }
+            // n·G = ∞: n is the order of G, which the verification equation relies on.
+            if !curve.mul(&curve.n.clone(), &curve.g).is_infinity() {
+                return Err(bad("base point does not have the stated order"));
+            }
+        }
         Ok(curve)
     }
 
@@ -276,7 +282,8 @@ impl Curve {
         &self.n
     }
 
-    pub(crate) fn precision(&self) -> u32 {
+    /// Bits of the integers this curve works with (a multiple of the limb size).
+    pub fn precision(&self) -> u32 {
         self.precision
     }
 
@@ -351,7 +358,7 @@ impl Curve {
         let rhs = x.square().mul(x).add(&self.a.mul(x)).add(&self.b);
         let exp = self
             .p
-            .wrapping_add(&BoxedUint::one_with_precision(self.precision))
+            .wrapping_add(BoxedUint::one_with_precision(self.precision))
             .shr_vartime(2)
             .ok_or_else(|| bad("exponent"))?;
         let y = rhs.pow(&exp);

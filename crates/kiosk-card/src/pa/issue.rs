@@ -31,7 +31,7 @@ fn asn1(what: &'static str, e: impl std::fmt::Display) -> Error {
 pub enum SigningKey {
     /// ECDSA; the SPKI names the curve or spells it out as `form` says.
     Ec {
-        key: EcPrivateKey,
+        key: Box<EcPrivateKey>,
         hash: HashAlgorithm,
         form: ParametersForm,
     },

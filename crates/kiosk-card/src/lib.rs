@@ -6,6 +6,7 @@
 //! - [`transport`]: the reader seam; PC/SC and the reader monitor behind the `pcsc` feature;
 //! - [`pa`]: passive authentication (signatures, certificate chains, trust store);
 //! - [`verification`]: the report every check writes into;
+//! - [`read`]: the card service that ties them together (open, read in order, CA, AA, PA);
 //!
 //! No UI and no network live here.
 
@@ -16,8 +17,9 @@ pub mod crypto;
 pub mod error;
 pub mod files;
 pub mod lds;
-pub mod protocol;
 pub mod pa;
+pub mod protocol;
+pub mod read;
 pub mod record;
 pub mod security_infos;
 pub mod sm;

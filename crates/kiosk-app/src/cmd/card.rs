@@ -25,6 +25,42 @@ pub enum CardCommand {
         #[arg(long)]
         timeout: Option<u64>,
     },
+    /// Read and verify the card: PACE (or BAC), DG13 first, CA, AA, passive authentication.
+    Read(ReadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("key").required(true).args(["id", "can", "mrz"])))]
+pub struct ReadArgs {
+    /// The reader to use (default: the first reader holding a card).
+    #[arg(long)]
+    pub reader: Option<String>,
+    /// The 12-digit ID number: PACE with its last 6 digits as CAN (with --dob and --issued also
+    /// BAC keys for every legal expiry date).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Date of birth DD/MM/YYYY, with --id, for the BAC fallback.
+    #[arg(long, requires = "id")]
+    pub dob: Option<String>,
+    /// Issue date DD/MM/YYYY, with --id, for the BAC fallback.
+    #[arg(long, requires = "id")]
+    pub issued: Option<String>,
+    /// The 6-digit CAN.
+    #[arg(long)]
+    pub can: Option<String>,
+    /// MRZ key: DOCNO,YYMMDD(birth),YYMMDD(expiry).
+    #[arg(long)]
+    pub mrz: Option<String>,
+    /// CSCA trust store: a folder of PEM/DER certificates and ICAO master lists, or one file
+    /// (default: `trust/` in the state directory, if present).
+    #[arg(long)]
+    pub trust: Option<std::path::PathBuf>,
+    /// Write the photo (JPEG) to this file. It is personal data: delete it after use.
+    #[arg(long)]
+    pub photo: Option<std::path::PathBuf>,
+    /// Skip the photo (faster).
+    #[arg(long)]
+    pub no_photo: bool,
 }
 
 pub fn run(global: &Global, cmd: CardCommand) -> Result<()> {
@@ -34,6 +70,7 @@ pub fn run(global: &Global, cmd: CardCommand) -> Result<()> {
         CardCommand::Watch { events, timeout } => {
             watch(&out, events, timeout.map(Duration::from_secs))
         }
+        CardCommand::Read(args) => crate::cmd::card_read::run(global, &out, args),
     }
 }
 

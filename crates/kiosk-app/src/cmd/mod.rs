@@ -1,6 +1,7 @@
 //! Dispatch from the parsed command line to each noun's module.
 
 pub mod card;
+pub mod card_read;
 
 use crate::{Cli, Command};
 

@@ -6,7 +6,6 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 
 /// A source of random bytes for nonces, challenges and ephemeral keys.
-/// worked examples fix every nonce and ephemeral key).
 pub trait RandomSource: Send {
     fn fill(&mut self, buf: &mut [u8]) -> Result<()>;
 }

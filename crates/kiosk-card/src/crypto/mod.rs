@@ -1,5 +1,5 @@
 //! The cryptography ICAO 9303-11 builds on, over RustCrypto: block ciphers, padding and MACs
-//! ([`cipher`]), the key derivation function ([`kdf`]), elliptic-curve operations ([`ec`]) and
+//! ([`cipher`]), the key derivation function ([`mod@kdf`]), elliptic-curve operations ([`ec`]) and
 //! the randomness seam the protocols use ([`random`]). The common items are re-exported here.
 
 pub mod cipher;

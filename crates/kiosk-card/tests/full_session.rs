@@ -220,9 +220,9 @@ fn personalise(id: &CitizenId, clone: bool) -> Result<Chip> {
     })
 }
 
-fn full_read(short_only: bool) -> usize {
-    let id = CitizenId::parse("001099012345").unwrap();
-    let mut chip = personalise(&id, false).unwrap();
+fn full_read(short_only: bool) -> Result<usize> {
+    let id = CitizenId::parse("001099012345")?;
+    let mut chip = personalise(&id, false)?;
     chip.short_only = short_only;
     let mut session = access::establish(
         chip,
@@ -230,50 +230,49 @@ fn full_read(short_only: bool) -> usize {
         &mut OsRandom,
         AccessOptions::default(),
     )
-    .unwrap();
+    .map_err(|f| f.error)?;
     assert!(matches!(session.protocol, AccessProtocol::Pace(_)));
     let mut profile = ReadProfile::for_transport(&session.channel);
     assert_eq!(profile.uses_extended_length(), !short_only);
-    let dg14 = Dg14::decode(
-        &files::read_file(&mut session.channel, FileId::data_group(14), &mut profile).unwrap(),
-    )
-    .unwrap();
+    let dg14 = Dg14::decode(&files::read_file(
+        &mut session.channel,
+        FileId::data_group(14),
+        &mut profile,
+    )?)?;
     ca::authenticate(
         &mut session.channel,
-        &dg14.chip_authentication_key().unwrap(),
+        &dg14.chip_authentication_key()?,
         &mut OsRandom,
-    )
-    .unwrap();
+    )?;
     // After CA, reading continues under the new keys.
-    let dg15 = Dg15::decode(
-        &files::read_file(&mut session.channel, FileId::data_group(15), &mut profile).unwrap(),
-    )
-    .unwrap();
+    let dg15 = Dg15::decode(&files::read_file(
+        &mut session.channel,
+        FileId::data_group(15),
+        &mut profile,
+    )?)?;
     aa::authenticate(
         &mut session.channel,
         &dg15,
         dg14.active_authentication(),
         &mut OsRandom,
         None,
-    )
-    .unwrap();
-    let photo =
-        files::read_file(&mut session.channel, FileId::data_group(2), &mut profile).unwrap();
+    )?;
+    let photo = files::read_file(&mut session.channel, FileId::data_group(2), &mut profile)?;
     assert_eq!(photo.len(), 20_004);
-    session.channel.into_inner().apdus
+    Ok(session.channel.into_inner().apdus)
 }
 
 #[test]
 fn genuine_chip_passes_pace_ca_and_aa() {
     // CardAccess 2 + PACE 5 + SELECT 1 + DG14 2 + CA 3 + DG15 2 + AA 1 + DG2 2.
-    assert_eq!(full_read(false), 18);
+    assert_eq!(full_read(false).unwrap(), 18);
 }
 
 #[test]
 fn short_only_reader_reads_everything_in_short_apdus() {
     // DG2 (20004 bytes) in 223-byte chunks after the 8-byte header: 1 + 90.
     assert_eq!(
-        full_read(true),
+        full_read(true).unwrap(),
         16 + 1 + 20_004usize.saturating_sub(8).div_ceil(223)
     );
 }

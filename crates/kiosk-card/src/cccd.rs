@@ -416,8 +416,20 @@ fn shift_days(d: Date, delta: i8) -> Date {
     }
 }
 
-/// Every MRZ key to try for BAC, in order, from the ID, date of birth and issue date.
+/// Every MRZ key to try for BAC, in order, from the ID, date of birth and issue date. A date of
+/// birth whose year disagrees with the ID's century and year digits is refused (a typo would
+/// only burn BAC attempts).
 pub fn mrz_key_candidates(id: &CitizenId, dob: Date, issued: Date) -> Result<Vec<MrzKeyInfo>> {
+    if dob.year != id.birth_year() {
+        return Err(Error::InvalidDate {
+            what: "date of birth does not match the birth year in the ID number",
+        });
+    }
+    if issued < dob {
+        return Err(Error::InvalidDate {
+            what: "issue date before the date of birth",
+        });
+    }
     expiry_candidates(dob, issued)
         .iter()
         .map(|doe| MrzKeyInfo::for_citizen(id, dob, doe))
@@ -543,6 +555,8 @@ mod tests {
             &*keys[0].mrz_information().unwrap(),
             "099012345999011552401151"
         );
+        assert!(mrz_key_candidates(&id, d(1998, 1, 15), d(2021, 3, 1)).is_err());
+        assert!(mrz_key_candidates(&id, d(1999, 1, 15), d(1998, 3, 1)).is_err());
     }
 
     #[test]

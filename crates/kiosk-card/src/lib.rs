@@ -4,8 +4,14 @@
 //! Layers, from the wire up (after JMRTD's split):
 //! - [`apdu`], [`tlv`]: ISO 7816-4 encoding, shared with the virtual card;
 //! - [`transport`]: the reader seam; PC/SC and the reader monitor behind the `pcsc` feature;
+//! - [`crypto`], [`sm`]: ICAO primitives and secure messaging ([`sm::SecureChannel`] is itself a
+//!   transport, so file reading is the same with and without it);
+//! - [`protocol`]: BAC, PACE, Chip and Active Authentication, terminal and chip sides;
+//! - [`security_infos`], [`lds`]: EF.CardAccess, DG14, DG15 and the other LDS files;
+//! - [`files`], [`access`]: reading files (chunking, fallback, resume) and opening the chip;
+//! - [`cccd`]: the Vietnamese ID number rules (CAN, MRZ key, expiry candidates, masking);
 //! - [`pa`]: passive authentication (signatures, certificate chains, trust store);
-//! - [`verification`]: the report every check writes into;
+//! - [`verification`], [`record`]: the report every check writes into, and what was read;
 //! - [`read`]: the card service that ties them together (open, read in order, CA, AA, PA);
 //!
 //! No UI and no network live here.

@@ -155,11 +155,11 @@ impl SmKeys {
         let mut data = do87;
         data.extend_from_slice(&do97);
         tlv::encode_into(&mut data, 0x8E, &mac);
-        let extended = cmd.is_extended()
-            || data.len() > 255
-            || cmd
-                .le
-                .is_some_and(|le| protected_response_len(le, self.alg()) > SHORT_LE_MAX);
+        // Extended only when the plain command is (or its protected data outgrew 255 bytes):
+        // a short protected Le `00` lets the chip answer up to 256 bytes, which covers every
+        // small answer (tokens, ECDSA signatures) on readers without extended length. Callers
+        // that expect a long answer ask for Le > 256 (see `max_plain_le` for file chunks).
+        let extended = cmd.is_extended() || data.len() > 255;
         Ok(CommandApdu {
             cla,
             ins: cmd.ins,

@@ -34,6 +34,8 @@ struct Chip {
     apdus: usize,
     /// Fault: after this many protected commands, answer plain 6988 once and drop the session.
     drop_after: Option<usize>,
+    /// A reader that cannot carry extended-length APDUs.
+    short_only: bool,
 }
 
 impl Chip {
@@ -74,6 +76,9 @@ impl CardTransport for Chip {
     fn transmit_raw(&mut self, raw: &[u8]) -> Result<Vec<u8>> {
         self.apdus += 1;
         let cmd = CommandApdu::decode(raw)?;
+        if self.short_only && cmd.is_extended() {
+            return Err(Error::Transport("reader refuses extended APDUs".into()));
+        }
         if cmd.cla & 0x0C == 0x0C {
             if let Some(n) = self.drop_after.as_mut() {
                 if *n == 0 {
@@ -129,6 +134,10 @@ impl CardTransport for Chip {
 
     fn describe(&self) -> String {
         "in-process CCCD".into()
+    }
+
+    fn extended_length(&self) -> Option<bool> {
+        (!self.short_only).then_some(true).or(Some(false))
     }
 }
 
@@ -207,48 +216,65 @@ fn personalise(id: &CitizenId, clone: bool) -> Result<Chip> {
         sm: None,
         apdus: 0,
         drop_after: None,
+        short_only: false,
     })
 }
 
-#[test]
-fn genuine_chip_passes_pace_ca_and_aa() {
-    let id = CitizenId::parse("001099012345").unwrap();
-    let chip = personalise(&id, false).unwrap();
+fn full_read(short_only: bool) -> Result<usize> {
+    let id = CitizenId::parse("001099012345")?;
+    let mut chip = personalise(&id, false)?;
+    chip.short_only = short_only;
     let mut session = access::establish(
         chip,
         &[Password::Can(id.can())],
         &mut OsRandom,
         AccessOptions::default(),
     )
-    .unwrap();
+    .map_err(|f| f.error)?;
     assert!(matches!(session.protocol, AccessProtocol::Pace(_)));
     let mut profile = ReadProfile::for_transport(&session.channel);
-    let dg14 = Dg14::decode(
-        &files::read_file(&mut session.channel, FileId::data_group(14), &mut profile).unwrap(),
-    )
-    .unwrap();
+    assert_eq!(profile.uses_extended_length(), !short_only);
+    let dg14 = Dg14::decode(&files::read_file(
+        &mut session.channel,
+        FileId::data_group(14),
+        &mut profile,
+    )?)?;
     ca::authenticate(
         &mut session.channel,
-        &dg14.chip_authentication_key().unwrap(),
+        &dg14.chip_authentication_key()?,
         &mut OsRandom,
-    )
-    .unwrap();
+    )?;
     // After CA, reading continues under the new keys.
-    let dg15 = Dg15::decode(
-        &files::read_file(&mut session.channel, FileId::data_group(15), &mut profile).unwrap(),
-    )
-    .unwrap();
+    let dg15 = Dg15::decode(&files::read_file(
+        &mut session.channel,
+        FileId::data_group(15),
+        &mut profile,
+    )?)?;
     aa::authenticate(
         &mut session.channel,
         &dg15,
         dg14.active_authentication(),
         &mut OsRandom,
         None,
-    )
-    .unwrap();
-    let apdus = session.channel.into_inner().apdus;
-    // CardAccess 2 + PACE 5 + SELECT 1 + DG14 2 + CA 3 + DG15 2 + AA 1.
-    assert_eq!(apdus, 16);
+    )?;
+    let photo = files::read_file(&mut session.channel, FileId::data_group(2), &mut profile)?;
+    assert_eq!(photo.len(), 20_004);
+    Ok(session.channel.into_inner().apdus)
+}
+
+#[test]
+fn genuine_chip_passes_pace_ca_and_aa() {
+    // CardAccess 2 + PACE 5 + SELECT 1 + DG14 2 + CA 3 + DG15 2 + AA 1 + DG2 2.
+    assert_eq!(full_read(false).unwrap(), 18);
+}
+
+#[test]
+fn short_only_reader_reads_everything_in_short_apdus() {
+    // DG2 (20004 bytes) in 223-byte chunks after the 8-byte header: 1 + 90.
+    assert_eq!(
+        full_read(true).unwrap(),
+        16 + 1 + 20_004usize.saturating_sub(8).div_ceil(223)
+    );
 }
 
 #[test]

@@ -281,6 +281,19 @@ impl EcPublicKey {
     }
 }
 
+/// Active Authentication's hook for ECDSA keys on any curve (the shape of
+/// `protocol::aa::ExplicitCurveVerifier`): verifies a plain `r‖s` signature over `digest` with
+/// the key in the DER SubjectPublicKeyInfo `spki_der` (named or explicit parameters).
+/// `Ok(false)` when the signature is malformed or does not verify; `Err` when the key is unusable.
+pub fn verify_plain_with_spki(spki_der: &[u8], digest: &[u8], signature: &[u8]) -> Result<bool> {
+    let key = EcPublicKey::from_spki_der(spki_der)?;
+    match key.verify_prehash(digest, signature, SignatureFormat::Plain) {
+        Ok(()) => Ok(true),
+        Err(Error::SignatureMismatch { .. } | Error::MalformedSignature { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// `e`: the leftmost `bits(n)` bits of the hash, reduced mod n.
 fn hash_to_scalar(curve: &Curve, hash: &[u8]) -> Result<BoxedUint> {
     if hash.len() > 128 {
@@ -522,6 +535,19 @@ mod tests {
         assert_eq!(again.public_key().to_sec1(), key.public_key().to_sec1());
         let shown = format!("{key:?}");
         assert!(!shown.contains("d:"), "{shown}");
+    }
+
+    #[test]
+    fn active_authentication_hook_verifies_plain_signatures_with_explicit_spki() {
+        let (key, spki) = fixture();
+        let digest = [0x17u8; 32];
+        let sig = key
+            .sign_prehash(&digest, SignatureFormat::Plain, &mut rng())
+            .unwrap();
+        assert!(verify_plain_with_spki(spki, &digest, &sig).unwrap());
+        assert!(!verify_plain_with_spki(spki, &[0x18u8; 32], &sig).unwrap());
+        assert!(!verify_plain_with_spki(spki, &digest, &sig[1..]).unwrap());
+        assert!(verify_plain_with_spki(&spki[1..], &digest, &sig).is_err());
     }
 
     #[test]

@@ -550,6 +550,25 @@ mod tests {
         assert!(verify_plain_with_spki(&spki[1..], &digest, &sig).is_err());
     }
 
+    /// An explicit-parameter SPKI written by an independent encoder (a few lines of Python
+    /// following RFC 3279, Q = G): our parser reads it as brainpoolP256r1 with explicit
+    /// parameters, and our encoder writes the very same bytes back.
+    #[test]
+    fn independently_encoded_explicit_spki_reads_as_brainpool_p256r1() {
+        let der = include_bytes!("testdata/bp256-explicit-spki.der");
+        let key = EcPublicKey::from_spki_der(der).unwrap();
+        assert_eq!(key.curve().name(), Some(NamedCurve::BrainpoolP256r1));
+        assert_eq!(key.parameters_form(), ParametersForm::Explicit);
+        assert_eq!(
+            key.to_sec1(),
+            key.curve().encode_point(key.curve().generator())
+        );
+        assert_eq!(
+            key.to_spki_der(ParametersForm::Explicit).unwrap(),
+            der.to_vec()
+        );
+    }
+
     #[test]
     fn signature_in_the_wrong_format_is_rejected() {
         let (key, _) = fixture();

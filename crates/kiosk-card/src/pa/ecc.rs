@@ -6,7 +6,7 @@
 //! Field and scalar elements are `crypto-bigint`'s heap-backed Montgomery forms, so all the heavy
 //! arithmetic is compiled (and optimised) in the dependency, not in our debug build. Points are
 //! Jacobian; `u1·G + u2·Q` uses Shamir's trick. Everything here is **variable-time**: fine for
-//! verifying public signatures, not for secrets (see [`super::ecdsa::sign_prehash`]).
+//! verifying public signatures, not for secrets (see [`super::ecdsa::EcPrivateKey::sign_prehash`]).
 
 use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
 use crypto_bigint::{BoxedUint, Limb, NonZero, Odd};

@@ -1,0 +1,31 @@
+//! `kiosk-vcard` is a virtual CCCD chip (Vietnam's chip ID card, an ICAO 9303 eMRTD) for tests,
+//! the card rig and the demo. It owns:
+//! - citizen profiles ([`profile`]): fictional personal data in TOML/JSON, validated;
+//! - personalisation ([`personalise`]): the LDS files, keys and a test PKI (CSCA → DS → SOD);
+//! - the chip ([`engine`]): an APDU engine over an ISO 7816 file system ([`fs`]) answering
+//!   SELECT, READ BINARY, BAC, PACE, CA and AA under secure messaging, with fault injection
+//!   ([`fault`]);
+//! - attachment: in-process as a [`kiosk_card::CardTransport`] ([`transport`]) or to pcscd
+//!   through vpcd's socket ([`vpcd`]).
+//!
+//! All data it carries is fictional; the keys are generated from a seed and are test keys.
+
+pub mod aa;
+pub mod auth;
+pub mod bac;
+pub mod ca;
+pub mod curve;
+pub mod engine;
+pub mod error;
+pub mod fault;
+pub mod fs;
+pub mod pace;
+pub mod personalise;
+pub mod profile;
+pub mod random;
+pub mod sm;
+
+pub use engine::{Answer, Chip};
+pub use error::{Error, Result};
+pub use fault::{Fault, Faults};
+pub use profile::Profile;

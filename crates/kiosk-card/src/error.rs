@@ -42,6 +42,52 @@ pub enum Error {
     /// Any other transport failure, with the transport's own words.
     #[error("transport: {0}")]
     Transport(String),
+
+    // ---- CCCD rules ----
+    /// A citizen ID number that is not a valid 12-digit CCCD number.
+    #[error("invalid citizen ID: {what}")]
+    InvalidCitizenId { what: &'static str },
+    /// MRZ key fields (document number, dates) that cannot form BAC/PACE key material.
+    #[error("invalid MRZ key information: {what}")]
+    InvalidMrzKey { what: &'static str },
+    /// A calendar date that does not exist or is not in the expected format.
+    #[error("invalid date: {what}")]
+    InvalidDate { what: &'static str },
+
+    // ---- crypto, secure messaging, access protocols ----
+    /// A cryptographic operation was given unusable input (key size, point, scalar).
+    #[error("crypto: {what}")]
+    Crypto { what: &'static str },
+    /// A secure-messaging response failed to verify or decode. The session is no longer usable:
+    /// re-establish access (PACE/BAC) and resume.
+    #[error("secure messaging: {what}")]
+    SecureMessaging { what: &'static str },
+    /// The chip answered a protected command with a plain (unprotected) status word, e.g. 6988
+    /// or 6982: it has dropped the session. The send sequence counter was not advanced for the
+    /// answer; re-establish access and resume from the last good offset.
+    #[error("{command}: chip dropped secure messaging, answered plain {sw}")]
+    SessionLost {
+        command: &'static str,
+        sw: StatusWord,
+    },
+    /// The chip rejected the password (CAN or MRZ key): wrong key, not a protocol fault.
+    #[error("{protocol}: the card rejected the access key (wrong CAN or MRZ data)")]
+    WrongPassword { protocol: &'static str },
+    /// An authentication protocol failed for a reason other than the password.
+    #[error("{protocol} failed: {what}")]
+    Protocol {
+        protocol: &'static str,
+        what: &'static str,
+    },
+    /// Chip or Active Authentication ran, and the chip failed it (a possible clone).
+    #[error("{protocol}: the chip failed authentication: {what}")]
+    AuthenticationFailed {
+        protocol: &'static str,
+        what: &'static str,
+    },
+    /// A security info, key or algorithm the card advertises that this reader does not implement.
+    #[error("unsupported: {what}")]
+    Unsupported { what: &'static str },
 }
 
 /// Shorthand used throughout the crate.

@@ -8,7 +8,13 @@
 //! No UI and no network live here.
 
 pub mod apdu;
+pub mod cccd;
+pub mod crypto;
 pub mod error;
+pub mod lds;
+pub mod protocol;
+pub mod security_infos;
+pub mod sm;
 pub mod tlv;
 pub mod transport;
 

@@ -43,6 +43,39 @@ pub enum Error {
     #[error("transport: {0}")]
     Transport(String),
 
+    // ---- LDS ----
+    /// An LDS file (EF.COM, a data group, EF.SOD) does not have the structure its standard gives.
+    #[error("{file}: {what}")]
+    LdsMalformed {
+        file: &'static str,
+        what: &'static str,
+    },
+    /// An LDS file is larger than any genuine card holds; it is refused before it is parsed.
+    #[error("{file}: {len} bytes exceeds the limit of {max}")]
+    LdsTooLarge {
+        file: &'static str,
+        len: usize,
+        max: usize,
+    },
+    /// The DER decoder refused an ASN.1 structure (the detail names position and kind only).
+    #[error("{file}: invalid DER: {detail}")]
+    LdsDer { file: &'static str, detail: String },
+    /// A check digit of the machine-readable zone does not match its field.
+    #[error("MRZ check digit of the {field} does not match")]
+    MrzCheckDigit { field: &'static str },
+    /// The machine-readable zone has the wrong shape or a character outside `0-9A-Z<`.
+    #[error("MRZ: {what}")]
+    MrzMalformed { what: &'static str },
+    /// EF.SOD names a hash algorithm this crate does not compute.
+    #[error("unsupported hash algorithm {oid}")]
+    UnsupportedHashAlgorithm { oid: String },
+    /// A value cannot be written into an LDS file (too long, wrong characters, no data groups).
+    #[error("cannot encode {file}: {what}")]
+    LdsEncode {
+        file: &'static str,
+        what: &'static str,
+    },
+
     // ---- CCCD rules ----
     /// A citizen ID number that is not a valid 12-digit CCCD number.
     #[error("invalid citizen ID: {what}")]

@@ -15,9 +15,11 @@ pub mod lds;
 pub mod protocol;
 pub mod security_infos;
 pub mod sm;
+pub mod record;
 pub mod tlv;
 pub mod transport;
 
 pub use apdu::{CommandApdu, ResponseApdu, StatusWord};
 pub use error::{Error, Result};
+pub use record::CitizenRecord;
 pub use transport::CardTransport;

@@ -121,6 +121,40 @@ pub enum Error {
     /// A security info, key or algorithm the card advertises that this reader does not implement.
     #[error("unsupported: {what}")]
     Unsupported { what: &'static str },
+    // ---- PA ----
+    /// A DER structure (certificate, key, parameters, signature, master list) could not be decoded.
+    #[error("malformed {what}: {detail}")]
+    Asn1 { what: &'static str, detail: String },
+    /// An algorithm, hash or curve that passive authentication does not implement.
+    #[error("unsupported {what}: {oid}")]
+    UnsupportedAlgorithm { what: &'static str, oid: String },
+    /// A public key that is not valid for its algorithm (point off the curve, size out of bounds).
+    #[error("invalid {algorithm} public key: {reason}")]
+    InvalidPublicKey {
+        algorithm: &'static str,
+        reason: &'static str,
+    },
+    /// The signature bytes are not a well-formed signature of the algorithm.
+    #[error("malformed {algorithm} signature: {reason}")]
+    MalformedSignature {
+        algorithm: String,
+        reason: &'static str,
+    },
+    /// The signature is well formed but does not verify under the key.
+    #[error("{algorithm} signature does not verify")]
+    SignatureMismatch { algorithm: String },
+    /// Signing failed (test and virtual-card keys only).
+    #[error("signing with {algorithm} failed: {reason}")]
+    Signing {
+        algorithm: String,
+        reason: &'static str,
+    },
+    /// A certificate does not chain to a trust anchor; the reason names the failed rule.
+    #[error("certificate chain: {0}")]
+    Chain(String),
+    /// A trust-store source (file, folder, master list) could not be used.
+    #[error("trust store {source_name}: {reason}")]
+    TrustSource { source_name: String, reason: String },
 }
 
 /// Shorthand used throughout the crate.

@@ -4,6 +4,7 @@
 //! Layers, from the wire up (after JMRTD's split):
 //! - [`apdu`], [`tlv`]: ISO 7816-4 encoding, shared with the virtual card;
 //! - [`transport`]: the reader seam (PC/SC behind the `pcsc` feature);
+//! - [`pa`]: passive authentication (signatures, certificate chains, trust store);
 //!
 //! No UI and no network live here.
 
@@ -16,6 +17,7 @@ pub mod protocol;
 pub mod security_infos;
 pub mod sm;
 pub mod record;
+pub mod pa;
 pub mod tlv;
 pub mod transport;
 

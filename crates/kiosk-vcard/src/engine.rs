@@ -7,7 +7,9 @@ use std::time::Duration;
 use kiosk_card::apdu::{CommandApdu, ResponseApdu, StatusWord};
 use kiosk_card::tlv;
 
-use crate::auth::{AuthState, ChipKeys, Outcome, SecureChannel};
+use kiosk_card::sm::{ChipSm, SmKeys};
+
+use crate::auth::{ChipKeys, Outcome, Protocols};
 use crate::fault::Faults;
 use crate::fs::{Access, EMRTD_AID, Ef, FileSystem, Location, MF_FID};
 
@@ -36,9 +38,9 @@ pub struct Chip {
     // Session state, lost on reset.
     applet_selected: bool,
     current: Option<usize>,
-    auth: AuthState,
+    protocols: Protocols,
     authenticated: bool,
-    sm: Option<Box<dyn SecureChannel>>,
+    sm: Option<ChipSm>,
     // Counters for fault injection and benchmarks.
     apdu_count: u64,
     dg2_reads: u32,
@@ -58,13 +60,14 @@ impl std::fmt::Debug for Chip {
 impl Chip {
     /// A chip with the given files, keys and faults, freshly powered.
     pub fn new(fs: FileSystem, keys: ChipKeys, faults: Faults) -> Self {
+        let protocols = Protocols::new(&keys);
         Self {
             fs,
             keys,
             faults,
             applet_selected: false,
             current: None,
-            auth: AuthState::Idle,
+            protocols,
             authenticated: false,
             sm: None,
             apdu_count: 0,
@@ -77,7 +80,7 @@ impl Chip {
     pub fn reset(&mut self) -> [u8; 5] {
         self.applet_selected = false;
         self.current = None;
-        self.auth = AuthState::Idle;
+        self.protocols = Protocols::new(&self.keys);
         self.authenticated = false;
         self.sm = None;
         ATR
@@ -94,6 +97,12 @@ impl Chip {
     /// The files, for tests and benchmarks.
     pub fn files(&self) -> &FileSystem {
         &self.fs
+    }
+
+    /// The files, mutable: for tests and fault scenarios that change content after
+    /// personalisation (the SOD is not re-signed).
+    pub fn files_mut(&mut self) -> &mut FileSystem {
+        &mut self.fs
     }
 
     /// APDUs processed since creation.
@@ -135,9 +144,7 @@ impl Chip {
             if self.sm.is_some() {
                 // A plain command ends the secure channel (ICAO 9303-11 §9.8): keys and
                 // access are gone; the command is then treated like any plain one.
-                self.sm = None;
-                self.authenticated = false;
-                self.auth = AuthState::Idle;
+                self.drop_session();
             }
             let (resp, _) = self.dispatch(&cmd);
             return self.finish(&cmd, resp.encode());
@@ -146,14 +153,12 @@ impl Chip {
         let Some(channel) = self.sm.as_mut() else {
             return Answer::Response(sw_only(StatusWord::SM_DATA_MISSING));
         };
-        let inner = match channel.unwrap_command(&cmd) {
+        let inner = match channel.unwrap_command(raw) {
             Ok(inner) => inner,
-            Err(sw) => {
+            Err(_) => {
                 // A bad MAC or malformed SM object ends the session; the answer is plain.
-                self.sm = None;
-                self.authenticated = false;
-                self.auth = AuthState::Idle;
-                return Answer::Response(sw_only(sw));
+                self.drop_session();
+                return Answer::Response(sw_only(StatusWord::SM_DATA_INCORRECT));
             }
         };
         if self.faults.has("no-extended-length") && inner.le.is_some_and(|le| le > 256) {
@@ -165,16 +170,26 @@ impl Chip {
         }
         let (resp, rekey) = self.dispatch(&inner);
         let wrapped = self.wrap(&inner, resp);
-        if let Some(channel) = rekey {
+        if let Some(keys) = rekey {
             // Chip Authentication: this answer still goes under the old keys.
-            self.sm = Some(channel);
+            self.sm = Some(ChipSm::new(keys));
         }
         self.finish(&inner, wrapped)
     }
 
-    fn wrap(&mut self, cmd: &CommandApdu, resp: ResponseApdu) -> Vec<u8> {
+    /// Ends the secure channel and access, as a chip does after an SM error or a plain command.
+    fn drop_session(&mut self) {
+        self.sm = None;
+        self.authenticated = false;
+        self.protocols = Protocols::new(&self.keys);
+    }
+
+    fn wrap(&mut self, _cmd: &CommandApdu, resp: ResponseApdu) -> Vec<u8> {
         match self.sm.as_mut() {
-            Some(channel) => channel.wrap_response(cmd, &resp),
+            Some(channel) => match channel.wrap_response(&resp) {
+                Ok(wrapped) => wrapped,
+                Err(_) => sw_only(StatusWord::NO_PRECISE_DIAGNOSIS),
+            },
             None => resp.encode(),
         }
     }
@@ -197,7 +212,7 @@ impl Chip {
 
     /// Runs one (unwrapped) command. The second value is a secure channel to switch to after
     /// the answer is sent (Chip Authentication).
-    fn dispatch(&mut self, cmd: &CommandApdu) -> (ResponseApdu, Option<Box<dyn SecureChannel>>) {
+    fn dispatch(&mut self, cmd: &CommandApdu) -> (ResponseApdu, Option<SmKeys>) {
         let status = |sw| (ResponseApdu::new(Vec::new(), sw), None);
         // Chaining is only meaningful for GENERAL AUTHENTICATE.
         if cmd.cla & 0x10 != 0 && cmd.ins != 0x86 {
@@ -211,33 +226,23 @@ impl Chip {
         }
     }
 
-    fn authenticate(
-        &mut self,
-        cmd: &CommandApdu,
-    ) -> (ResponseApdu, Option<Box<dyn SecureChannel>>) {
+    fn authenticate(&mut self, cmd: &CommandApdu) -> (ResponseApdu, Option<SmKeys>) {
         let secure = self.sm.is_some();
-        let outcome = crate::auth::handle(
-            &mut self.auth,
+        match crate::auth::handle(
+            &mut self.protocols,
             &mut self.keys,
-            &self.faults,
             cmd,
             secure,
             self.authenticated,
-        );
-        match outcome {
+        ) {
             Outcome::Respond(resp) => (resp, None),
-            Outcome::Established { response, channel } => {
+            Outcome::Established { response, keys } => {
                 // BAC/PACE: the answer is plain, everything after it under the new keys.
-                self.sm = Some(channel);
+                self.sm = Some(ChipSm::new(keys));
                 self.authenticated = true;
                 (response, None)
             }
-            Outcome::Rekey { response, channel } => (response, Some(channel)),
-            Outcome::Failed(sw) => {
-                self.sm = None;
-                self.authenticated = false;
-                (ResponseApdu::new(Vec::new(), sw), None)
-            }
+            Outcome::Rekey { response, keys } => (response, Some(keys)),
         }
     }
 
@@ -441,18 +446,21 @@ mod tests {
         hex::decode(s.replace(' ', "")).unwrap()
     }
 
+    /// The sample citizen's chip with a 40 000-byte DG2, so offsets above 32767 exist.
     pub(crate) fn test_chip(faults: Faults) -> Chip {
-        let mut fs = FileSystem::new();
-        fs.put(
-            Ef::CardAccess,
-            h(crate::personalise::tests::CARD_ACCESS_HEX),
-        );
-        fs.put(Ef::Com, h("60145F0104303130365F36063034303030305C026175"));
-        fs.put(Ef::Dg1, vec![0x61; 95]);
-        // A 40 000-byte DG2 so offsets above 32767 exist.
-        fs.put(Ef::Dg2, (0..40_000u32).map(|i| (i % 251) as u8).collect());
-        fs.put(Ef::Dg3, vec![0x63, 0]);
-        Chip::new(fs, ChipKeys::for_tests(), faults)
+        let profile = crate::profile::Profile::parse(
+            crate::profile::tests::SAMPLE,
+            crate::profile::Format::Toml,
+            None,
+        )
+        .unwrap();
+        let opts = crate::personalise::Options { seed: 3, faults };
+        let mut chip = crate::personalise::personalise(&profile, &opts)
+            .unwrap()
+            .chip;
+        chip.fs
+            .put(Ef::Dg2, (0..40_000u32).map(|i| (i % 251) as u8).collect());
+        chip
     }
 
     fn sw_of(a: &Answer) -> u16 {
@@ -495,9 +503,13 @@ mod tests {
         assert_eq!(data_of(&a), h("6F0984 07A0000002471001"));
         // Unknown AID.
         assert_eq!(sw_of(&chip.process(&h("00A4040C07A0000002471002"))), 0x6A82);
-        // EF.COM by FID with FCP: size 0x16.
+        // EF.COM by FID with FCP: size, type, FID.
+        let com_len = chip.files().get(Ef::Com).unwrap().len() as u8;
         let a = chip.process(&h("00A40200 02011E 00"));
-        assert_eq!(data_of(&a), h("620B 80020016 820101 8302011E"));
+        let mut fcp = h("620B 8002 00");
+        fcp.push(com_len);
+        fcp.extend(h("820101 8302011E"));
+        assert_eq!(data_of(&a), fcp);
         // DG3 is EAC-protected; DG11 absent; bad P1.
         assert_eq!(sw_of(&chip.process(&h("00A4020C020103"))), 0x6982);
         assert_eq!(sw_of(&chip.process(&h("00A4020C02010B"))), 0x6A82);
@@ -557,6 +569,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        // Each case personalises a chip (brainpoolP512r1 signatures): fewer, longer cases.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
         #[test]
         fn arbitrary_apdus_always_get_an_answer(
             cmds in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), 1..20)

@@ -8,24 +8,26 @@
 //! - attachment: in-process as a [`kiosk_card::CardTransport`] ([`transport`]) or to pcscd
 //!   through vpcd's socket ([`vpcd`]).
 //!
+//! The protocol steps themselves (secure messaging, BAC, PACE, CA, AA), the LDS encoders and
+//! the explicit-curve ECDSA come from `kiosk-card`; this crate calls them from the chip's side.
 //! All data it carries is fictional; the keys are generated from a seed and are test keys.
 
-pub mod aa;
 pub mod auth;
-pub mod bac;
-pub mod ca;
-pub mod curve;
 pub mod engine;
 pub mod error;
 pub mod fault;
 pub mod fs;
-pub mod pace;
 pub mod personalise;
+pub mod photo;
+pub mod pki;
 pub mod profile;
 pub mod random;
-pub mod sm;
+pub mod transport;
+pub mod vpcd;
 
 pub use engine::{Answer, Chip};
 pub use error::{Error, Result};
 pub use fault::{Fault, Faults};
+pub use personalise::{Options, Personalised, personalise};
 pub use profile::Profile;
+pub use transport::InProcessCard;

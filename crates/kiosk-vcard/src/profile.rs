@@ -262,21 +262,17 @@ impl Profile {
             return Err(bad("id", "must be exactly 12 digits"));
         }
         let date_of_birth = Date::parse(&raw.date_of_birth, "date_of_birth")?;
-        let sex = {
-            use unicode_normalization::UnicodeNormalization;
-            // Accept the precomposed and the decomposed spelling of "Nữ" alike.
-            let s: String = raw.sex.trim().nfc().collect();
-            match s.as_str() {
-                "Nam" => Sex::Male,
-                "Nữ" => Sex::Female,
-                _ => return Err(bad("sex", "must be \"Nam\" or \"Nữ\"")),
-            }
+        // "Nữ" precomposed (NFC) or decomposed (NFD) alike.
+        let sex = match raw.sex.trim() {
+            "Nam" => Sex::Male,
+            "N\u{1EEF}" | "N\u{1B0}\u{303}" | "Nu\u{31B}\u{303}" => Sex::Female,
+            _ => return Err(bad("sex", "must be \"Nam\" or \"Nữ\"")),
         };
         // Digit 4 encodes century and sex (0/1: 1900s, 2/3: 2000s; even male, odd female),
         // digits 5-6 the year of birth.
         let century_sex = raw.id.as_bytes()[3] - b'0';
         let century = 1900 + 100 * u16::from(century_sex / 2);
-        let id_sex = if century_sex % 2 == 0 {
+        let id_sex = if century_sex.is_multiple_of(2) {
             Sex::Male
         } else {
             Sex::Female
@@ -390,16 +386,6 @@ impl Profile {
             Expiry::Never => self.mrz_no_expiry.clone(),
         }
     }
-
-    /// The name as the MRZ writes it: diacritics stripped, upper case, `SURNAME<<GIVEN<NAMES`
-    /// (the Vietnamese family name comes first).
-    pub fn mrz_name(&self) -> String {
-        let plain = strip_diacritics(&self.full_name).to_uppercase();
-        let mut parts = plain.split_whitespace();
-        let surname = parts.next().unwrap_or_default().to_owned();
-        let given: Vec<&str> = parts.collect();
-        format!("{surname}<<{}", given.join("<"))
-    }
 }
 
 /// Which syntax a profile text is in.
@@ -464,22 +450,8 @@ fn is_combining(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}')
 }
 
-/// Removes Vietnamese diacritics (`Nguyễn Đức` → `Nguyen Duc`); `đ` is a letter of its own, not
-/// a letter with a mark, so it is mapped by hand.
-pub fn strip_diacritics(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    text.nfd()
-        .filter(|c| !is_combining(*c))
-        .map(|c| match c {
-            'đ' => 'd',
-            'Đ' => 'D',
-            c => c,
-        })
-        .collect()
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) const SAMPLE: &str = r#"
@@ -531,7 +503,6 @@ mother = "Trần Thị Cúc"
         assert_eq!(p.doc_no9(), "099012345");
         assert_eq!(p.date_of_birth.yymmdd(), "990115");
         assert_eq!(p.mrz_expiry(), "390115");
-        assert_eq!(p.mrz_name(), "NGUYEN<<VAN<AN");
         assert_eq!(p.sex, Sex::Male);
         assert_eq!(format!("{p:?}"), "Profile { id: \"0010******45\", .. }");
     }
@@ -592,12 +563,12 @@ mother = "Trần Thị Cúc"
             .replace("\"Nam\"", "\"Nữ\"");
         let p = Profile::parse(&text, Format::Toml, None).unwrap();
         assert_eq!(p.sex, Sex::Female);
-    }
-
-    #[test]
-    fn diacritics_are_stripped_for_the_mrz() {
-        assert_eq!(strip_diacritics("Đặng Thị Ngọc Ánh"), "Dang Thi Ngoc Anh");
-        assert_eq!(strip_diacritics("Nguyễn Đức Thắng"), "Nguyen Duc Thang");
+        // The decomposed spelling is the same word.
+        let text = text.replace("\"Nữ\"", "\"Nu\u{31B}\u{303}\"");
+        assert_eq!(
+            Profile::parse(&text, Format::Toml, None).unwrap().sex,
+            Sex::Female
+        );
     }
 
     proptest::proptest! {

@@ -1,22 +1,19 @@
 //! The chip's random numbers: a ChaCha20 stream from the `--seed` (runs are reproducible, which
-//! is what a test chip needs), with scripted values first so tests can inject the ICAO worked
-//! examples' nonces and ephemeral keys.
+//! is what a test chip needs). Implements the protocol library's `RandomSource` and
+//! `rand_core`'s `CryptoRng` (key generation and signing).
 
-use std::collections::VecDeque;
-
+use kiosk_card::crypto::RandomSource;
 use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
-use zeroize::Zeroizing;
+use rand_chacha::rand_core::{Rng, SeedableRng, TryCryptoRng, TryRng};
 
 /// Random bytes for the chip.
 pub struct ChipRandom {
     rng: ChaCha20Rng,
-    script: VecDeque<Zeroizing<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for ChipRandom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ChipRandom({} scripted)", self.script.len())
+        f.write_str("ChipRandom(..)")
     }
 }
 
@@ -31,48 +28,56 @@ impl ChipRandom {
         }
         Self {
             rng: ChaCha20Rng::from_seed(key),
-            script: VecDeque::new(),
         }
-    }
-
-    /// Queues a value the next `fill` of the same length returns instead of random bytes.
-    pub fn script(&mut self, value: Vec<u8>) {
-        self.script.push_back(Zeroizing::new(value));
-    }
-
-    /// Fills `out`: from the script if its next value has the right length, else from the
-    /// stream.
-    pub fn fill(&mut self, out: &mut [u8]) {
-        if self.script.front().is_some_and(|v| v.len() == out.len())
-            && let Some(v) = self.script.pop_front()
-        {
-            out.copy_from_slice(&v);
-            return;
-        }
-        self.rng.fill_bytes(out);
     }
 
     /// `n` random bytes.
-    pub fn bytes(&mut self, n: usize) -> Zeroizing<Vec<u8>> {
-        let mut v = Zeroizing::new(vec![0u8; n]);
-        self.fill(&mut v);
+    pub fn bytes(&mut self, n: usize) -> zeroize::Zeroizing<Vec<u8>> {
+        let mut v = zeroize::Zeroizing::new(vec![0u8; n]);
+        self.rng.fill_bytes(&mut v);
         v
     }
 }
+
+impl RandomSource for ChipRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> kiosk_card::Result<()> {
+        self.rng.fill_bytes(buf);
+        Ok(())
+    }
+}
+
+impl TryRng for ChipRandom {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.rng.next_u32())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.rng.next_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.rng.fill_bytes(dst);
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for ChipRandom {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn same_seed_same_stream_and_scripts_come_first() {
+    fn same_seed_same_stream_other_purpose_other_stream() {
         let mut a = ChipRandom::from_seed(7, "keys");
         let mut b = ChipRandom::from_seed(7, "keys");
         let mut c = ChipRandom::from_seed(7, "session");
-        assert_eq!(*a.bytes(16), *b.bytes(16));
-        assert_ne!(*a.bytes(16), *c.bytes(16));
-        a.script(vec![9; 8]);
-        assert_eq!(*a.bytes(8), vec![9; 8]);
-        assert_ne!(*a.bytes(8), vec![9; 8]);
+        let mut d = ChipRandom::from_seed(8, "keys");
+        let first = a.bytes(16);
+        assert_eq!(*first, *b.bytes(16));
+        assert_ne!(*first, *c.bytes(16));
+        assert_ne!(*first, *d.bytes(16));
     }
 }

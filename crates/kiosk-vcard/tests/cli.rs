@@ -1,0 +1,96 @@
+//! The `kiosk-vcard` binary: trust output, exit codes and messages (without attaching to vpcd).
+
+// Helpers outside #[test] functions unwrap as well: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+mod common;
+
+fn vcard() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kiosk-vcard"))
+}
+
+#[test]
+fn write_trust_writes_a_csca_pem_that_parses_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &std::path::Path| {
+        let o = vcard()
+            .arg("--profile")
+            .arg(common::profile_path("khanh.toml"))
+            .arg("--write-trust")
+            .arg(out)
+            .args(["--seed", "9", "--no-attach"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        // The ID is masked in progress messages.
+        assert!(
+            stderr.contains("0920******11") && !stderr.contains("092078009911"),
+            "{stderr}"
+        );
+        std::fs::read_to_string(out.join("csca.pem")).unwrap()
+    };
+    let pem = run(dir.path());
+    let certs = x509_cert::Certificate::load_pem_chain(pem.as_bytes()).unwrap();
+    assert_eq!(certs.len(), 1);
+    let again = tempfile::tempdir().unwrap();
+    assert_eq!(run(again.path()), pem);
+    assert!(dir.path().join("ds.pem").exists());
+}
+
+#[test]
+fn exit_codes_follow_the_conventions() {
+    // Usage error: 2.
+    let o = vcard().output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    // Unknown fault: 1, and the message lists the known ones.
+    let o = vcard()
+        .arg("--profile")
+        .arg(common::profile_path("an.toml"))
+        .args(["--fault", "melted", "--no-attach"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cloned-chip"));
+    // Invalid profile: 1, and the message names the key.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(common::profile_path("lan.toml"))
+        .unwrap()
+        .replace("08/03/1985", "08/03/1986");
+    std::fs::write(&bad, text).unwrap();
+    let o = vcard()
+        .arg("--profile")
+        .arg(&bad)
+        .arg("--no-attach")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("`id`") && stderr.contains("date_of_birth"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_sample_profile_loads_and_personalises() {
+    for name in [
+        "an.toml",
+        "lan.toml",
+        "binh.toml",
+        "thao.json",
+        "khanh.toml",
+    ] {
+        let p = common::load(name);
+        let chip = kiosk_vcard::personalise(&p, &kiosk_vcard::Options::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .chip;
+        assert!(
+            chip.files().get(kiosk_vcard::fs::Ef::Sod).is_some(),
+            "{name}"
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! Shared helpers of the integration tests: a personalised chip for a sample profile, and a
+//! minimal file reader on top of `kiosk-card`'s terminal side.
+
+// Test helpers: a failure here is a test failure, so unwrap is the point.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use der::{Decode, Encode};
+use kiosk_card::apdu::CommandApdu;
+use kiosk_card::lds::sod::Sod;
+use kiosk_card::{CardTransport, tlv};
+use kiosk_vcard::fault::Faults;
+use kiosk_vcard::pki::TestPki;
+use kiosk_vcard::{InProcessCard, Options, Personalised, Profile, personalise};
+
+pub fn profile_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("profiles")
+        .join(name)
+}
+
+pub fn load(name: &str) -> Profile {
+    Profile::load(&profile_path(name)).unwrap()
+}
+
+pub fn card(name: &str, faults: Faults) -> (InProcessCard, TestPki, Profile) {
+    let profile = load(name);
+    let Personalised { chip, pki } = personalise(&profile, &Options { seed: 11, faults }).unwrap();
+    (InProcessCard::new(chip), pki, profile)
+}
+
+pub fn select_applet<T: CardTransport + ?Sized>(t: &mut T) -> kiosk_card::Result<()> {
+    t.transmit(
+        &CommandApdu::new(0x00, 0xA4, 0x04, 0x0C)
+            .with_data(vec![0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01]),
+    )?
+    .ok("SELECT")?;
+    Ok(())
+}
+
+/// Reads a whole file by SFI: 4 bytes to learn the length, then chunks of `chunk` bytes (B1
+/// with DO'54' above offset 32767).
+pub fn read_file<T: CardTransport + ?Sized>(
+    t: &mut T,
+    sfi: u8,
+    chunk: usize,
+) -> kiosk_card::Result<Vec<u8>> {
+    let mut out = t
+        .transmit(&CommandApdu::new(0x00, 0xB0, 0x80 | sfi, 0x00).with_le(4))?
+        .ok("READ BINARY")?;
+    let total = tlv::read_header(&out)?.total_len();
+    while out.len() < total {
+        let off = out.len();
+        let n = chunk.min(total - off);
+        if off > 0x7FFF {
+            let offset = tlv::encode(0x54, &(off as u32).to_be_bytes()[1..]);
+            let r = t
+                .transmit(
+                    &CommandApdu::new(0x00, 0xB1, 0x00, 0x00)
+                        .with_data(offset)
+                        .with_le(n + 4),
+                )?
+                .ok("READ BINARY")?;
+            out.extend_from_slice(tlv::parse_exact(&r, 0x53)?.value);
+        } else {
+            let r = t
+                .transmit(&CommandApdu::new(0x00, 0xB0, (off >> 8) as u8, off as u8).with_le(n))?
+                .ok("READ BINARY")?;
+            if r.is_empty() {
+                break;
+            }
+            out.extend_from_slice(&r);
+        }
+    }
+    Ok(out)
+}
+
+/// What passive authentication found, check by check.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PaReport {
+    /// DG numbers whose hash does not match EF.SOD.
+    pub mismatched: Vec<u8>,
+    pub sod_signature_ok: bool,
+    pub ds_chains_to_csca: bool,
+}
+
+/// Passive authentication of `files` against `sod` and the CSCA certificate.
+pub fn passive_authentication(sod: &[u8], files: &[(u8, &[u8])], csca_der: &[u8]) -> PaReport {
+    let sod = Sod::decode(sod).unwrap();
+    let mismatched = files
+        .iter()
+        .filter(|(dg, bytes)| sod.dg_hash(*dg) != Some(&sod.hash_algorithm().digest(bytes)[..]))
+        .map(|(dg, _)| *dg)
+        .collect();
+    let ds = sod.certificates()[0].clone();
+    let ds_spki = ds
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    let signer = &sod.signers()[0];
+    let sod_signature_ok = kiosk_card::pa::signature::verify(
+        &ds_spki,
+        &signer.signature_algorithm,
+        signer.signed_attrs_der.as_deref().unwrap(),
+        &signer.signature,
+    )
+    .is_ok()
+        && signer.message_digest.as_deref()
+            == Some(&sod.hash_algorithm().digest(sod.econtent())[..]);
+    let csca = x509_cert::Certificate::from_der(csca_der).unwrap();
+    let csca_spki = csca
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .unwrap();
+    let ds_chains_to_csca = ds.tbs_certificate().issuer() == csca.tbs_certificate().subject()
+        && kiosk_card::pa::signature::verify(
+            &csca_spki,
+            ds.signature_algorithm(),
+            &ds.tbs_certificate().to_der().unwrap(),
+            ds.signature().raw_bytes(),
+        )
+        .is_ok();
+    PaReport {
+        mismatched,
+        sod_signature_ok,
+        ds_chains_to_csca,
+    }
+}

@@ -454,7 +454,11 @@ mod tests {
             None,
         )
         .unwrap();
-        let opts = crate::personalise::Options { seed: 3, faults };
+        let opts = crate::personalise::Options {
+            seed: 3,
+            faults,
+            ..Default::default()
+        };
         let mut chip = crate::personalise::personalise(&profile, &opts)
             .unwrap()
             .chip;

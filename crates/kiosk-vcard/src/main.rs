@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::Parser;
 use kiosk_vcard::fault::{Fault, Faults};
+use kiosk_vcard::personalise::AaAlgorithm;
 use kiosk_vcard::profile::mask_id;
 use kiosk_vcard::vpcd::{self, Event, VpcdOptions};
 use kiosk_vcard::{Options, Profile, personalise};
@@ -32,6 +33,9 @@ struct Cli {
     /// Write the test CSCA (and DS) certificate as PEM into DIR, then serve.
     #[arg(long, value_name = "DIR")]
     write_trust: Option<PathBuf>,
+    /// Active Authentication key: ecdsa (brainpoolP256r1, default), rsa1024 or rsa2048.
+    #[arg(long, value_name = "ALG", default_value = "ecdsa")]
+    aa: String,
     /// Seed of every key: the same seed gives the same CSCA, DS and chip keys.
     #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
@@ -62,6 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         &Options {
             seed: cli.seed,
             faults: faults.clone(),
+            aa: AaAlgorithm::parse(&cli.aa)?,
         },
     )?;
     if let Some(dir) = &cli.write_trust {

@@ -12,7 +12,7 @@ use kiosk_card::lds::dg1::{Dg1, Mrz, MrzSex};
 use kiosk_card::lds::dg2::{Dg2, ImageType};
 use kiosk_card::lds::dg13::Dg13;
 use kiosk_card::lds::dg14::Dg14;
-use kiosk_card::lds::dg15::{Dg15, ec_spki_named};
+use kiosk_card::lds::dg15::{Dg15, ec_spki_named, rsa_spki};
 use kiosk_card::lds::{LdsFile, sod};
 use kiosk_card::protocol::aa::{AaChip, HashAlg};
 use kiosk_card::security_infos::{
@@ -48,12 +48,36 @@ const OID_ECDSA_PLAIN_SHA256: [u8; 10] =
 /// EF.SOD hashes it like on a real card.
 const DG3_PLACEHOLDER: [u8; 4] = [0x63, 0x02, 0x02, 0x00];
 
+/// The Active Authentication key type (DG15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AaAlgorithm {
+    /// ECDSA on brainpoolP256r1 with SHA-256, plain signature (the default).
+    EcdsaBrainpoolP256r1,
+    /// RSA with ISO/IEC 9796-2 scheme 1 and SHA-1, modulus of this many bits (1024 or 2048).
+    Rsa(usize),
+}
+
+impl AaAlgorithm {
+    /// Parses `ecdsa`, `rsa1024` or `rsa2048`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "ecdsa" => Ok(Self::EcdsaBrainpoolP256r1),
+            "rsa1024" => Ok(Self::Rsa(1024)),
+            "rsa2048" => Ok(Self::Rsa(2048)),
+            _ => Err(Error::Personalise(
+                "the AA algorithm must be ecdsa, rsa1024 or rsa2048".into(),
+            )),
+        }
+    }
+}
+
 /// How to personalise.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Seed of every key and nonce: the same seed gives the same PKI and files.
     pub seed: u64,
     pub faults: Faults,
+    pub aa: AaAlgorithm,
 }
 
 impl Default for Options {
@@ -61,6 +85,43 @@ impl Default for Options {
         Self {
             seed: 1,
             faults: Faults::none(),
+            aa: AaAlgorithm::EcdsaBrainpoolP256r1,
+        }
+    }
+}
+
+/// An AA key: what DG15 publishes and what the chip signs with.
+fn aa_key(alg: AaAlgorithm, rng: &mut ChipRandom) -> Result<(Vec<u8>, AaChip)> {
+    match alg {
+        AaAlgorithm::EcdsaBrainpoolP256r1 => {
+            let curve = Curve::BrainpoolP256r1;
+            let private = curve.random_scalar(rng).map_err(|e| lds("AA key", e))?;
+            let public = curve
+                .mul(&private, &curve.generator())
+                .map_err(|e| lds("AA key", e))?;
+            Ok((
+                ec_spki_named(curve, &public),
+                AaChip::Ecdsa {
+                    curve,
+                    private,
+                    hash: HashAlg::Sha256,
+                },
+            ))
+        }
+        AaAlgorithm::Rsa(bits) => {
+            use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+            let key = rsa::RsaPrivateKey::new(rng, bits)
+                .map_err(|e| Error::Personalise(format!("RSA AA key: {e}")))?;
+            let n = key.n_bytes().to_vec();
+            let d = Zeroizing::new(key.d().to_be_bytes().to_vec());
+            Ok((
+                rsa_spki(&n, &key.e_bytes()),
+                AaChip::Rsa {
+                    n,
+                    d,
+                    hash: HashAlg::Sha1,
+                },
+            ))
         }
     }
 }
@@ -114,13 +175,8 @@ pub fn personalise(profile: &Profile, opts: &Options) -> Result<Personalised> {
     let ca_public = curve
         .mul(&ca_private, &curve.generator())
         .map_err(|e| lds("CA key", e))?;
-    let aa_private = curve
-        .random_scalar(&mut key_rng)
-        .map_err(|e| lds("AA key", e))?;
-    let aa_public = curve
-        .mul(&aa_private, &curve.generator())
-        .map_err(|e| lds("AA key", e))?;
-    let dg14 = Dg14 {
+    let (aa_spki, aa_chip) = aa_key(opts.aa, &mut key_rng)?;
+    let mut dg14 = Dg14 {
         infos: SecurityInfos {
             infos: vec![
                 SecurityInfo::ChipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo {
@@ -133,18 +189,20 @@ pub fn personalise(profile: &Profile, opts: &Options) -> Result<Personalised> {
                     version: 1,
                     key_id: None,
                 }),
-                SecurityInfo::ActiveAuthentication(ActiveAuthenticationInfo {
-                    version: 1,
-                    signature_algorithm: OID_ECDSA_PLAIN_SHA256.to_vec(),
-                }),
             ],
         },
+    };
+    if opts.aa == AaAlgorithm::EcdsaBrainpoolP256r1 {
+        // ECDSA AA names its signature algorithm in DG14 (ICAO 9303-11 §6.1).
+        dg14.infos.infos.push(SecurityInfo::ActiveAuthentication(
+            ActiveAuthenticationInfo {
+                version: 1,
+                signature_algorithm: OID_ECDSA_PLAIN_SHA256.to_vec(),
+            },
+        ));
     }
-    .encode();
-    let dg15 = Dg15 {
-        spki: ec_spki_named(curve, &aa_public),
-    }
-    .encode();
+    let dg14 = dg14.encode();
+    let dg15 = Dg15 { spki: aa_spki }.encode();
     let com = Com::new(&[
         LdsFile::Dg1,
         LdsFile::Dg2,
@@ -195,15 +253,13 @@ pub fn personalise(profile: &Profile, opts: &Options) -> Result<Personalised> {
     if opts.faults.has("corrupt-dg") {
         corrupt(&mut fs, profile)?;
     }
-    let (mut ca_private, mut aa_private) = (ca_private, aa_private);
+    let (mut ca_private, mut aa_chip) = (ca_private, aa_chip);
     if opts.faults.has("cloned-chip") {
         // A clone copies the files but not the private keys.
         ca_private = curve
             .random_scalar(&mut key_rng)
             .map_err(|e| lds("clone CA key", e))?;
-        aa_private = curve
-            .random_scalar(&mut key_rng)
-            .map_err(|e| lds("clone AA key", e))?;
+        aa_chip = aa_key(opts.aa, &mut key_rng)?.1;
     }
     let (can, mrz_key) = if opts.faults.has("wrong-password") {
         wrong_passwords(profile)?
@@ -226,11 +282,7 @@ pub fn personalise(profile: &Profile, opts: &Options) -> Result<Personalised> {
         ca_curve: curve,
         ca_cipher: CipherAlg::Aes128,
         ca_private,
-        aa: AaChip::Ecdsa {
-            curve,
-            private: aa_private,
-            hash: HashAlg::Sha256,
-        },
+        aa: aa_chip,
         random: ChipRandom::from_seed(opts.seed, "session"),
     };
     Ok(Personalised {

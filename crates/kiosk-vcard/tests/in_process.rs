@@ -278,3 +278,36 @@ fn plain_read_before_access_is_6982() {
         .unwrap();
     assert_eq!(r.sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
 }
+
+#[test]
+fn rsa_active_authentication_option_works_and_a_clone_fails_it() {
+    use kiosk_vcard::personalise::AaAlgorithm;
+    for (faults, genuine) in [
+        (Faults::none(), true),
+        (Faults::none().with(Fault::ClonedChip), false),
+    ] {
+        let profile = common::load("thao.json");
+        let opts = kiosk_vcard::Options {
+            seed: 4,
+            faults,
+            aa: AaAlgorithm::Rsa(1024),
+        };
+        let chip = kiosk_vcard::personalise(&profile, &opts).unwrap().chip;
+        let mut ch = open_pace(InProcessCard::new(chip), &Password::can(&profile.can())).unwrap();
+        let dg14 = Dg14::decode(&read_file(&mut ch, 0x0E, 223).unwrap()).unwrap();
+        let dg15 = Dg15::decode(&read_file(&mut ch, 0x0F, 223).unwrap()).unwrap();
+        assert!(matches!(
+            dg15.public_key().unwrap(),
+            kiosk_card::lds::dg15::PublicKey::Rsa { .. }
+        ));
+        assert!(dg14.active_authentication().is_none());
+        let result = aa::authenticate(
+            &mut ch,
+            &dg15,
+            dg14.active_authentication(),
+            &mut OsRandom,
+            None,
+        );
+        assert_eq!(result.is_ok(), genuine, "{result:?}");
+    }
+}

@@ -78,9 +78,16 @@ struct Running {
 
 fn start(addr: String, faults: Faults) -> Running {
     let profile = common::load("an.toml");
-    let mut chip = personalise(&profile, &Options { seed: 2, faults })
-        .unwrap()
-        .chip;
+    let mut chip = personalise(
+        &profile,
+        &Options {
+            seed: 2,
+            faults,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .chip;
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, events) = mpsc::channel();
     let flag = Arc::clone(&stop);

@@ -26,7 +26,15 @@ pub fn load(name: &str) -> Profile {
 
 pub fn card(name: &str, faults: Faults) -> (InProcessCard, TestPki, Profile) {
     let profile = load(name);
-    let Personalised { chip, pki } = personalise(&profile, &Options { seed: 11, faults }).unwrap();
+    let Personalised { chip, pki } = personalise(
+        &profile,
+        &Options {
+            seed: 11,
+            faults,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     (InProcessCard::new(chip), pki, profile)
 }
 

@@ -110,7 +110,7 @@ fn aa_key(alg: AaAlgorithm, rng: &mut ChipRandom) -> Result<(Vec<u8>, AaChip)> {
         }
         AaAlgorithm::Rsa(bits) => {
             use rsa::traits::{PrivateKeyParts, PublicKeyParts};
-            let key = rsa::RsaPrivateKey::new(rng, bits)
+            let key = rsa::PrivateKey::new(rng, bits)
                 .map_err(|e| Error::Personalise(format!("RSA AA key: {e}")))?;
             let n = key.n_bytes().to_vec();
             let d = Zeroizing::new(key.d().to_be_bytes().to_vec());

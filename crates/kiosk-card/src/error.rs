@@ -118,6 +118,17 @@ pub enum Error {
         protocol: &'static str,
         what: &'static str,
     },
+    /// The file is protected by Extended Access Control (e.g. DG3/DG4 fingerprints): the chip
+    /// answered 6982. Expected on a CCCD; not a failure of the read.
+    #[error("file {fid:04X} is EAC-protected (6982)")]
+    FileProtected { fid: u16 },
+    /// A file announces a length beyond the cap for its kind; nothing was allocated.
+    #[error("file {fid:04X} announces {len} bytes, more than the {max}-byte cap")]
+    FileTooLarge { fid: u16, len: usize, max: usize },
+    /// The reader cannot carry extended-length APDUs; nothing was sent (the SM counter is
+    /// unchanged), so the caller may retry with a short length.
+    #[error("the reader does not support extended-length APDUs")]
+    ExtendedLengthRefused,
     /// A security info, key or algorithm the card advertises that this reader does not implement.
     #[error("unsupported: {what}")]
     Unsupported { what: &'static str },

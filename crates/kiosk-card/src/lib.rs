@@ -8,10 +8,12 @@
 //!
 //! No UI and no network live here.
 
+pub mod access;
 pub mod apdu;
 pub mod cccd;
 pub mod crypto;
 pub mod error;
+pub mod files;
 pub mod lds;
 pub mod protocol;
 pub mod security_infos;

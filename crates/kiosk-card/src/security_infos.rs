@@ -327,15 +327,16 @@ fn decode_info(seq: tlv::Tlv<'_>) -> Result<SecurityInfo> {
             _ => {}
         }
     }
-    if oid.value == OID_AA && required.tag == 0x02 {
-        if let Some(alg) = optional.filter(|t| t.tag == 0x06) {
-            return Ok(SecurityInfo::ActiveAuthentication(
-                ActiveAuthenticationInfo {
-                    version: int(required)?,
-                    signature_algorithm: alg.value.to_vec(),
-                },
-            ));
-        }
+    if oid.value == OID_AA
+        && required.tag == 0x02
+        && let Some(alg) = optional.filter(|t| t.tag == 0x06)
+    {
+        return Ok(SecurityInfo::ActiveAuthentication(
+            ActiveAuthenticationInfo {
+                version: int(required)?,
+                signature_algorithm: alg.value.to_vec(),
+            },
+        ));
     }
     other()
 }

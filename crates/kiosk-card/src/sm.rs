@@ -24,6 +24,7 @@ use crate::tlv;
 use crate::transport::CardTransport;
 
 /// Session keys and send sequence counter shared by both sides' wrappers.
+#[derive(Clone)]
 pub struct SmKeys {
     enc: SecretKey,
     mac: SecretKey,
@@ -441,8 +442,21 @@ impl<T: CardTransport> CardTransport for SecureChannel<T> {
                 sw,
             });
         }
-        let protected = self.keys.protect_command(command)?;
-        let raw = self.inner.transmit_raw(&protected.encode()?)?;
+        // Protect on a copy first: a command the reader cannot carry must not move the SSC.
+        let mut keys = self.keys.clone();
+        let protected = keys.protect_command(command)?;
+        if protected.is_extended() && self.inner.extended_length() == Some(false) {
+            return Err(Error::ExtendedLengthRefused);
+        }
+        self.keys = keys;
+        let raw = match self.inner.transmit_raw(&protected.encode()?) {
+            Ok(raw) => raw,
+            Err(e) => {
+                // Whether the chip saw the command is unknown: its SSC may differ from ours.
+                self.lost = Some(StatusWord::NO_PRECISE_DIAGNOSIS);
+                return Err(e);
+            }
+        };
         let resp = ResponseApdu::decode(&raw)?;
         if resp.data.is_empty() && !resp.sw.is_success() {
             // Plain status word: the chip has left secure messaging. Do not touch the SSC.
@@ -733,7 +747,7 @@ mod tests {
             }
         ));
         // Incremented once for the command only.
-        let mut expected = vec![0u8; 16];
+        let mut expected = [0u8; 16];
         expected[15] = 1;
         assert_eq!(ch.keys().ssc(), &expected[..]);
         // Every later command fails fast without reaching the card.

@@ -378,7 +378,9 @@ mod tests {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = parse(&bytes);
             let _ = read_header(&bytes);
-            for t in iter(&bytes).flatten() { let _ = t.children().count(); }
+            for t in iter(&bytes).flatten() {
+                let _ = t.children().count();
+            }
         }
     }
 }

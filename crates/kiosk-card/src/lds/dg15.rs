@@ -192,7 +192,9 @@ pub struct Dg15 {
 }
 
 impl Dg15 {
-    /// Decodes the file (`6F` wrapping the SPKI); the key must be readable.
+    /// Decodes the file (`6F` wrapping the SPKI). The SPKI must be well formed; a key
+    /// algorithm this crate does not know is kept (and reported by [`Dg15::public_key`]), since
+    /// the file still counts for passive authentication.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let outer = tlv::parse_prefix(bytes, 0x6F)?;
         let (spki, rest) = tlv::parse(outer.value)?;
@@ -201,7 +203,10 @@ impl Dg15 {
                 what: "DG15 must hold exactly one SubjectPublicKeyInfo",
             });
         }
-        parse_spki(spki.raw)?;
+        match parse_spki(spki.raw) {
+            Ok(_) | Err(Error::Unsupported { .. }) => {}
+            Err(e) => return Err(e),
+        }
         Ok(Self {
             spki: spki.raw.to_vec(),
         })
@@ -273,6 +278,21 @@ mod tests {
                 e: vec![1, 0, 1]
             }
         );
+    }
+
+    #[test]
+    fn unknown_algorithms_are_kept() {
+        // A DSA-like algorithm OID: the file decodes, the key is reported unsupported.
+        let alg = tlv::encode_constructed(
+            0x30,
+            &[&tlv::encode(
+                0x06,
+                &[0x2A, 0x86, 0x48, 0xCE, 0x38, 0x04, 0x01],
+            )],
+        );
+        let spki = tlv::encode_constructed(0x30, &[&alg, &tlv::encode(0x03, &[0, 1, 2])]);
+        let dg = Dg15::decode(&tlv::encode(0x6F, &spki)).unwrap();
+        assert!(matches!(dg.public_key(), Err(Error::Unsupported { .. })));
     }
 
     #[test]

@@ -38,8 +38,9 @@ fn key_id_bytes(id: u64) -> Vec<u8> {
 }
 
 /// Terminal side: runs Chip Authentication over an established secure channel and switches it
-/// to the new keys. Then reads one byte of EF.COM (by SFI) to confirm the chip answers under
-/// them; a chip that cannot gives [`Error::AuthenticationFailed`].
+/// to the new keys. Then reads one byte of EF.COM (by SFI, so EF.COM is the current file
+/// afterwards) to confirm the chip answers under them; a chip that cannot gives
+/// [`Error::AuthenticationFailed`] and the channel is lost (re-establish access to go on).
 pub fn authenticate<T: CardTransport>(
     channel: &mut SecureChannel<T>,
     key: &ChipAuthenticationKey,
@@ -87,10 +88,12 @@ pub fn authenticate<T: CardTransport>(
     let shared = curve.ecdh(&sk, point)?;
     channel.rekey(session_keys(cipher, &shared)?);
 
+    // Any answer whose MAC verifies under the new keys proves the chip derived them, whatever
+    // its status word (a card without EF.COM answers a protected 6A82).
     let confirm = CommandApdu::new(0x00, 0xB0, 0x9E, 0x00).with_le(1);
     match channel.transmit(&confirm) {
-        Ok(r) if r.sw.is_success() || r.sw == StatusWord::END_OF_FILE_WARNING => Ok(()),
-        Ok(_) | Err(Error::SecureMessaging { .. } | Error::SessionLost { .. }) => {
+        Ok(_) => Ok(()),
+        Err(Error::SecureMessaging { .. } | Error::SessionLost { .. }) => {
             Err(Error::AuthenticationFailed {
                 protocol: PROTOCOL,
                 what: "the chip does not answer under the new session keys",

@@ -187,6 +187,12 @@ impl Mrz {
     /// Parses an MRZ given as its characters, lines concatenated (90 for TD1, 88 for TD3; line
     /// breaks are ignored). Verifies every check digit.
     pub fn parse(text: &str) -> Result<Mrz> {
+        // Room for the longest layout with CR LF after each line; anything longer is not an MRZ.
+        if text.len() > 3 * (TD1_LINE + 2) {
+            return Err(Error::MrzMalformed {
+                what: "length is neither TD1 (3x30) nor TD3 (2x44)",
+            });
+        }
         let chars: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
             text.bytes()
                 .filter(|b| *b != b'\n' && *b != b'\r')
@@ -387,15 +393,13 @@ fn parse_td1(c: &[u8]) -> Result<Mrz> {
     // its check digit, and position 15 holds `<` (Doc 9303 Part 5 §4.2.4).
     let (document_number, optional_data) = if l1[14] == b'<' && l1[15] != b'<' {
         let ext_len = l1[15..30].iter().position(|b| *b == b'<').unwrap_or(15);
-        if ext_len < 1 {
-            return Err(Error::MrzMalformed {
+        let (cd, number_tail) = l1[15..15 + ext_len]
+            .split_last()
+            .ok_or(Error::MrzMalformed {
                 what: "long document number without check digit",
-            });
-        }
-        let ext = &l1[15..15 + ext_len];
-        let (number_tail, cd) = ext.split_at(ext_len - 1);
+            })?;
         let number = [&l1[5..14], number_tail].concat();
-        verify(&number, cd[0], "document number")?;
+        verify(&number, *cd, "document number")?;
         (trim(&number), trim(&l1[15 + ext_len..30]))
     } else {
         verify(&l1[5..14], l1[14], "document number")?;

@@ -167,7 +167,8 @@ impl Dg13 {
             let mut values = Vec::new();
             for part in parts {
                 let part = part?;
-                let mut leaves = Vec::new();
+                // Personal data: the pieces are wiped once joined.
+                let mut leaves = Zeroizing::new(Vec::new());
                 collect_strings(&part, 0, &mut leaves)?;
                 if leaves.is_empty() && !tlv::is_constructed(part.tag) {
                     // A non-string primitive (an OID, a number): not a value.
@@ -421,10 +422,11 @@ fn decode_string(node: &Tlv<'_>) -> Result<Option<String>> {
             if !v.len().is_multiple_of(2) {
                 return Err(malformed("a BMPString has an odd length"));
             }
-            let units: Vec<u16> = v
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                .collect();
+            let units: Zeroizing<Vec<u16>> = Zeroizing::new(
+                v.chunks_exact(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect(),
+            );
             String::from_utf16(&units).map_err(|_| malformed("a BMPString is not valid UTF-16"))?
         }
         _ => return Ok(None),

@@ -394,6 +394,36 @@ mod tests {
         assert_eq!(face.data, image);
     }
 
+    /// The headers of DG2 of the BSI TR-03105-5 reference data set (biometric header, 19794-5
+    /// record, image information) byte for byte, with the image cut to the JPEG 2000 signature
+    /// and file-type boxes and the four length fields shortened to match.
+    #[test]
+    fn bsi_reference_dg2_headers() {
+        let image = hex::decode("0000000c6a5020200d0a870a00000014667479706a703220000000006a703220")
+            .unwrap();
+        let n = image.len();
+        let face_len = 20 + 12 + n;
+        let record_len = 14 + face_len;
+        let mut record =
+            hex::decode("46414300303130000000000000010000000000000000000000000000000000000000")
+                .unwrap();
+        record[8..12].copy_from_slice(&(record_len as u32).to_be_bytes());
+        record[14..18].copy_from_slice(&(face_len as u32).to_be_bytes());
+        record.extend(hex::decode("0101015101c1000000000000").unwrap());
+        record.extend(&image);
+        let bht = hex::decode("a10e8101028201008702010188020008").unwrap();
+        let bit = tlv::encode(0x7F60, &[bht, tlv::encode(0x5F2E, &record)].concat());
+        let dg2 = tlv::encode(
+            0x75,
+            &tlv::encode(0x7F61, &[hex::decode("020101").unwrap(), bit].concat()),
+        );
+        let face = Dg2::decode(&dg2).unwrap().faces.remove(0);
+        assert_eq!(face.image_type, ImageType::Jpeg2000);
+        assert_eq!((face.width, face.height), (337, 449));
+        assert_eq!(face.feature_points, 0);
+        assert_eq!(face.data, image);
+    }
+
     #[test]
     fn broken_records_are_specific_errors() {
         let good = Dg2::with_face(ImageType::Jpeg, 1, 1, JPEG.to_vec())

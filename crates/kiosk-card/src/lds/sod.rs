@@ -317,6 +317,26 @@ impl Sod {
                 max: MAX_LEN,
             });
         }
+        match Self::decode_der(bytes) {
+            Ok(sod) => Ok(sod),
+            Err(strict) => {
+                // CMS is BER (RFC 5652): some issuers write indefinite lengths or a constructed
+                // eContent (seen on US passports). Retry once on the DER form of the same
+                // content; the file itself is kept as read.
+                let Ok(normalized) = ber_to_der(bytes) else {
+                    return Err(strict);
+                };
+                if normalized == bytes {
+                    return Err(strict);
+                }
+                let mut sod = Self::decode_der(&normalized).map_err(|_| strict)?;
+                sod.raw = bytes.to_vec();
+                Ok(sod)
+            }
+        }
+    }
+
+    fn decode_der(bytes: &[u8]) -> Result<Self> {
         let outer = tlv::parse_prefix(bytes, TAG)?;
         let content_info = ContentInfo::from_der(outer.value).map_err(der_error)?;
         if content_info.content_type != ID_SIGNED_DATA {
@@ -492,6 +512,94 @@ fn raw_signed_attributes(content_info: &[u8]) -> Result<Vec<Option<Vec<u8>>>> {
         }
     }
     Ok(out)
+}
+
+/// The deepest nesting [`ber_to_der`] follows (EF.SOD nests about 12 levels).
+const MAX_BER_DEPTH: usize = 32;
+
+/// Re-encodes a BER TLV (the first one of `input`; what follows it is dropped) in DER form:
+/// indefinite lengths become definite, lengths minimal, constructed OCTET STRINGs one primitive
+/// OCTET STRING. Tags and primitive contents are unchanged, so hashes over content octets (the
+/// eContent) and DER-encoded parts (the signed attributes) still match.
+fn ber_to_der(input: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len());
+    ber_element(input, 0, &mut out)?;
+    Ok(out)
+}
+
+/// Converts one element at the start of `input` into `out`; returns the bytes it took.
+fn ber_element(input: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<usize> {
+    let bad = |what| Error::LdsMalformed { file: FILE, what };
+    if depth > MAX_BER_DEPTH {
+        return Err(bad("BER nested too deeply"));
+    }
+    let first = *input.first().ok_or(bad("BER element truncated"))?;
+    let mut tag_len = 1;
+    if first & 0x1F == 0x1F {
+        loop {
+            let b = *input.get(tag_len).ok_or(bad("BER tag truncated"))?;
+            tag_len += 1;
+            if tag_len > 4 {
+                return Err(bad("BER tag longer than 4 bytes"));
+            }
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+    }
+    let tag = &input[..tag_len];
+    let constructed = first & 0x20 != 0;
+    let len_byte = *input.get(tag_len).ok_or(bad("BER length truncated"))?;
+    let mut value = Vec::new();
+    let consumed = if len_byte == 0x80 {
+        if !constructed {
+            return Err(bad("indefinite length on a primitive BER element"));
+        }
+        let mut at = tag_len + 1;
+        loop {
+            let rest = input.get(at..).ok_or(bad("BER element truncated"))?;
+            if rest.starts_with(&[0, 0]) {
+                break at + 2;
+            }
+            at += ber_element(rest, depth + 1, &mut value)?;
+        }
+    } else {
+        let header = tlv::read_header(input)?;
+        let end = header
+            .header_len
+            .checked_add(header.value_len)
+            .filter(|end| *end <= input.len())
+            .ok_or(bad("BER value shorter than its length"))?;
+        let content = &input[header.header_len..end];
+        if constructed {
+            let mut at = 0;
+            while at < content.len() {
+                at += ber_element(&content[at..], depth + 1, &mut value)?;
+            }
+        } else {
+            value.extend_from_slice(content);
+        }
+        end
+    };
+    if tag == [0x24] {
+        // Constructed OCTET STRING: its segments' contents, concatenated, as one primitive.
+        let mut joined = Vec::with_capacity(value.len());
+        for segment in tlv::iter(&value) {
+            let segment = segment?;
+            if segment.tag != 0x04 {
+                return Err(bad(
+                    "constructed OCTET STRING with a non-OCTET STRING segment",
+                ));
+            }
+            joined.extend_from_slice(segment.value);
+        }
+        tlv::encode_into(out, 0x04, &joined);
+    } else {
+        out.extend_from_slice(tag);
+        tlv::encode_length(out, value.len());
+        out.extend_from_slice(&value);
+    }
+    Ok(consumed)
 }
 
 /// What the signing callback of [`build`] returns: the signature algorithm and the signature
@@ -781,6 +889,65 @@ mod tests {
         assert_ne!(got, attrs);
     }
 
+    /// Rewrites DER as BER the way lenient issuers do: every constructed element with an
+    /// indefinite length, and OCTET STRINGs longer than 16 bytes split into segments.
+    fn to_ber(der_bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for item in tlv::iter(der_bytes) {
+            let item = item.unwrap();
+            let mut tag = Vec::new();
+            tlv::encode_tag(&mut tag, item.tag);
+            if tlv::is_constructed(item.tag) {
+                out.extend(&tag);
+                out.push(0x80);
+                out.extend(to_ber(item.value));
+                out.extend([0, 0]);
+            } else if item.tag == 0x04 && item.value.len() > 16 {
+                out.extend([0x24, 0x80]);
+                for chunk in item.value.chunks(16) {
+                    tlv::encode_into(&mut out, 0x04, chunk);
+                }
+                out.extend([0, 0]);
+            } else {
+                out.extend(item.raw);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ber_encoded_sod_decodes_like_its_der_form() {
+        let der_sod = build(
+            HashAlgorithm::Sha256,
+            &[(1, b"a"), (13, b"b")],
+            DS_CERT,
+            dummy_sign,
+        )
+        .unwrap();
+        let ber_sod = to_ber(&der_sod);
+        assert_eq!(&ber_sod[..2], &[0x77, 0x80]);
+        assert_eq!(ber_to_der(&ber_sod).unwrap(), der_sod);
+        let from_der = Sod::decode(&der_sod).unwrap();
+        let from_ber = Sod::decode(&ber_sod).unwrap();
+        assert_eq!(from_ber.as_bytes(), &ber_sod[..]);
+        assert_eq!(from_ber.dg_hashes(), from_der.dg_hashes());
+        assert_eq!(from_ber.econtent(), from_der.econtent());
+        let signer = &from_ber.signers()[0];
+        let attrs = signer.signed_attrs_der.as_ref().unwrap();
+        assert_eq!(signer.signature, sha2::Sha256::digest(attrs).to_vec());
+        // Broken BER is still refused with the strict decoder's error.
+        assert!(Sod::decode(&ber_sod[..ber_sod.len() - 2]).is_err());
+        assert!(matches!(
+            ber_to_der(&[0x04, 0x80, 0x00, 0x00]),
+            Err(Error::LdsMalformed { .. })
+        ));
+        let mut deep = vec![0x04, 0x00];
+        for _ in 0..40 {
+            deep = [&[0x30, 0x80][..], &deep, &[0, 0]].concat();
+        }
+        assert!(ber_to_der(&deep).is_err());
+    }
+
     #[test]
     fn lds_security_object_v1_round_trips_and_bad_ones_are_refused() {
         let so = LdsSecurityObject {
@@ -868,6 +1035,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = Sod::decode(&bytes);
+            let _ = ber_to_der(&bytes);
             let _ = LdsSecurityObject::decode(&bytes);
         }
 

@@ -5,6 +5,7 @@
 //! - [`apdu`], [`tlv`]: ISO 7816-4 encoding, shared with the virtual card;
 //! - [`transport`]: the reader seam (PC/SC behind the `pcsc` feature);
 //! - [`pa`]: passive authentication (signatures, certificate chains, trust store);
+//! - [`verification`]: the report every check writes into;
 //!
 //! No UI and no network live here.
 
@@ -15,13 +16,14 @@ pub mod crypto;
 pub mod error;
 pub mod files;
 pub mod lds;
+pub mod pa;
 pub mod protocol;
+pub mod record;
 pub mod security_infos;
 pub mod sm;
-pub mod record;
-pub mod pa;
 pub mod tlv;
 pub mod transport;
+pub mod verification;
 
 pub use apdu::{CommandApdu, ResponseApdu, StatusWord};
 pub use error::{Error, Result};

@@ -97,7 +97,7 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
 /// Decodes hex of a compile-time constant; an odd length or non-hex digit is an error, not a panic.
 pub(crate) fn hex_bytes(s: &str) -> Result<Vec<u8>> {
     let digits = s.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(bad("odd-length hex constant"));
     }
     let nibble = |c: u8| -> Result<u8> {
@@ -175,7 +175,7 @@ impl Curve {
         let fp = BoxedMontyParams::new_vartime(p_odd);
         let fnp = BoxedMontyParams::new_vartime(n_odd);
         let two = Fe::new(resize(&BoxedUint::from(2u8), precision)?, &fp);
-        let p_minus_1 = p.wrapping_sub(&BoxedUint::one_with_precision(precision));
+        let p_minus_1 = p.wrapping_sub(BoxedUint::one_with_precision(precision));
         if prove && two.pow(&p_minus_1).retrieve() != BoxedUint::one_with_precision(precision) {
             return Err(bad("field modulus is not prime"));
         }
@@ -276,7 +276,8 @@ impl Curve {
         &self.n
     }
 
-    pub(crate) fn precision(&self) -> u32 {
+    /// Bits of the integers this curve works with (a multiple of the limb size).
+    pub fn precision(&self) -> u32 {
         self.precision
     }
 
@@ -351,7 +352,7 @@ impl Curve {
         let rhs = x.square().mul(x).add(&self.a.mul(x)).add(&self.b);
         let exp = self
             .p
-            .wrapping_add(&BoxedUint::one_with_precision(self.precision))
+            .wrapping_add(BoxedUint::one_with_precision(self.precision))
             .shr_vartime(2)
             .ok_or_else(|| bad("exponent"))?;
         let y = rhs.pow(&exp);

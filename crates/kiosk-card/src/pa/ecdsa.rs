@@ -484,3 +484,115 @@ impl EcPrivateKey {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+        rand_core::UnwrapErr(getrandom::SysRng)
+    }
+
+    /// A brainpoolP256r1 key and its SPKI with explicit parameters, made once for all cases.
+    fn fixture() -> &'static (EcPrivateKey, Vec<u8>) {
+        static F: OnceLock<(EcPrivateKey, Vec<u8>)> = OnceLock::new();
+        F.get_or_init(|| {
+            let curve = Curve::named(NamedCurve::BrainpoolP256r1).unwrap();
+            let key = EcPrivateKey::generate(curve, ParametersForm::Explicit, &mut rng()).unwrap();
+            let spki = key
+                .public_key()
+                .to_spki_der(ParametersForm::Explicit)
+                .unwrap();
+            (key, spki)
+        })
+    }
+
+    #[test]
+    fn private_key_bytes_round_trip_and_debug_hides_the_scalar() {
+        let (key, _) = fixture();
+        let bytes = key.to_bytes();
+        let again = EcPrivateKey::from_bytes(
+            key.public_key().curve().clone(),
+            ParametersForm::Explicit,
+            &bytes,
+        )
+        .unwrap();
+        assert_eq!(again.public_key().to_sec1(), key.public_key().to_sec1());
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("d:"), "{shown}");
+    }
+
+    #[test]
+    fn signature_in_the_wrong_format_is_rejected() {
+        let (key, _) = fixture();
+        let digest = [0x42u8; 32];
+        let der = key
+            .sign_prehash(&digest, SignatureFormat::Der, &mut rng())
+            .unwrap();
+        let plain = key
+            .sign_prehash(&digest, SignatureFormat::Plain, &mut rng())
+            .unwrap();
+        let public = key.public_key();
+        public
+            .verify_prehash(&digest, &der, SignatureFormat::Der)
+            .unwrap();
+        public
+            .verify_prehash(&digest, &plain, SignatureFormat::Plain)
+            .unwrap();
+        assert!(
+            public
+                .verify_prehash(&digest, &der, SignatureFormat::Plain)
+                .is_err()
+        );
+        assert!(
+            public
+                .verify_prehash(&digest, &plain, SignatureFormat::Der)
+                .is_err()
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn sign_then_verify_round_trips_and_other_messages_fail(
+            msg in proptest::collection::vec(any::<u8>(), 0..64),
+            plain in any::<bool>(),
+        ) {
+            let (key, spki) = fixture();
+            let format = if plain { SignatureFormat::Plain } else { SignatureFormat::Der };
+            let digest = crate::lds::sod::HashAlgorithm::Sha256.digest(&msg);
+            let sig = key.sign_prehash(&digest, format, &mut rng()).unwrap();
+            let public = EcPublicKey::from_spki_der(spki).unwrap();
+            prop_assert!(public.verify_prehash(&digest, &sig, format).is_ok());
+            let mut other = digest.clone();
+            other[0] ^= 0x80;
+            prop_assert!(public.verify_prehash(&other, &sig, format).is_err());
+        }
+
+        #[test]
+        fn mutated_explicit_spki_never_panics(pos in any::<usize>(), bit in 0u8..8) {
+            let (_, spki) = fixture();
+            let mut bytes = spki.clone();
+            let i = pos % bytes.len();
+            bytes[i] ^= 1 << bit;
+            // Almost every flip breaks the DER or a curve check (primality, G on the curve,
+            // n·G = ∞, Q on the curve). One that survives (e.g. cofactor 1 → 3) must show in the
+            // parsed key: a mutation is never silently ignored, and nothing panics.
+            if let Ok(parsed) = EcPublicKey::from_spki_der(&bytes) {
+                prop_assert_ne!(&parsed.to_spki_der(ParametersForm::Explicit).unwrap(), spki);
+            }
+        }
+
+        #[test]
+        fn arbitrary_ec_parameters_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut spki = vec![0x30];
+            // Wrap as SEQUENCE { SEQUENCE { id-ecPublicKey, <bytes> }, BIT STRING } loosely: the
+            // decoder must reject whatever is malformed.
+            spki.extend_from_slice(&bytes);
+            prop_assert!(EcPublicKey::from_spki_der(&spki).is_err());
+        }
+    }
+}

@@ -5,7 +5,6 @@
 
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode, Sequence};
-use sha2::Digest;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use super::ecdsa::{EcPublicKey, ID_EC_PUBLIC_KEY, ParametersForm, SignatureFormat};
@@ -42,95 +41,8 @@ pub const MAX_SIGNATURE_BYTES: usize = 2048;
 /// Upper bound on a SubjectPublicKeyInfo.
 pub const MAX_SPKI_BYTES: usize = 4096;
 
-/// The hash functions ICAO 9303 allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub enum HashAlgorithm {
-    #[cfg_attr(feature = "serde", serde(rename = "SHA-1"))]
-    Sha1,
-    #[cfg_attr(feature = "serde", serde(rename = "SHA-224"))]
-    Sha224,
-    #[cfg_attr(feature = "serde", serde(rename = "SHA-256"))]
-    Sha256,
-    #[cfg_attr(feature = "serde", serde(rename = "SHA-384"))]
-    Sha384,
-    #[cfg_attr(feature = "serde", serde(rename = "SHA-512"))]
-    Sha512,
-}
-
-impl HashAlgorithm {
-    /// Every hash, in a fixed order.
-    pub const ALL: [HashAlgorithm; 5] = [
-        HashAlgorithm::Sha1,
-        HashAlgorithm::Sha224,
-        HashAlgorithm::Sha256,
-        HashAlgorithm::Sha384,
-        HashAlgorithm::Sha512,
-    ];
-
-    /// `SHA-256` etc.
-    pub fn name(self) -> &'static str {
-        match self {
-            HashAlgorithm::Sha1 => "SHA-1",
-            HashAlgorithm::Sha224 => "SHA-224",
-            HashAlgorithm::Sha256 => "SHA-256",
-            HashAlgorithm::Sha384 => "SHA-384",
-            HashAlgorithm::Sha512 => "SHA-512",
-        }
-    }
-
-    /// The digest algorithm OID (NIST / OIW).
-    pub fn oid(self) -> ObjectIdentifier {
-        match self {
-            HashAlgorithm::Sha1 => oid("1.3.14.3.2.26"),
-            HashAlgorithm::Sha224 => oid("2.16.840.1.101.3.4.2.4"),
-            HashAlgorithm::Sha256 => oid("2.16.840.1.101.3.4.2.1"),
-            HashAlgorithm::Sha384 => oid("2.16.840.1.101.3.4.2.2"),
-            HashAlgorithm::Sha512 => oid("2.16.840.1.101.3.4.2.3"),
-        }
-    }
-
-    /// The hash for a digest OID.
-    pub fn from_oid(o: &ObjectIdentifier) -> Result<HashAlgorithm> {
-        HashAlgorithm::ALL
-            .into_iter()
-            .find(|h| h.oid() == *o)
-            .ok_or_else(|| Error::UnsupportedAlgorithm {
-                what: "digest algorithm",
-                oid: o.to_string(),
-            })
-    }
-
-    /// Output length in bytes.
-    pub fn output_len(self) -> usize {
-        match self {
-            HashAlgorithm::Sha1 => 20,
-            HashAlgorithm::Sha224 => 28,
-            HashAlgorithm::Sha256 => 32,
-            HashAlgorithm::Sha384 => 48,
-            HashAlgorithm::Sha512 => 64,
-        }
-    }
-
-    /// Hashes `data`.
-    pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            HashAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
-            HashAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
-            HashAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            HashAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            HashAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        }
-    }
-
-    /// The AlgorithmIdentifier naming this hash (parameters absent, as RFC 5754 prefers).
-    pub fn algorithm_identifier(self) -> AlgorithmIdentifierOwned {
-        AlgorithmIdentifierOwned {
-            oid: self.oid(),
-            parameters: None,
-        }
-    }
-}
+/// The hash functions ICAO 9303 allows: one type for the whole crate, owned by the SOD parser.
+pub use crate::lds::sod::HashAlgorithm;
 
 /// A signature algorithm with everything needed to verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

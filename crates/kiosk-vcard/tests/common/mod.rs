@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 
-use der::{Decode, Encode};
 use kiosk_card::apdu::CommandApdu;
 use kiosk_card::lds::sod::Sod;
 use kiosk_card::{CardTransport, tlv};
@@ -84,56 +83,16 @@ pub fn read_file<T: CardTransport + ?Sized>(
     Ok(out)
 }
 
-/// What passive authentication found, check by check.
-#[derive(Debug, PartialEq, Eq)]
-pub struct PaReport {
-    /// DG numbers whose hash does not match EF.SOD.
-    pub mismatched: Vec<u8>,
-    pub sod_signature_ok: bool,
-    pub ds_chains_to_csca: bool,
-}
-
-/// Passive authentication of `files` against `sod` and the CSCA certificate.
-pub fn passive_authentication(sod: &[u8], files: &[(u8, &[u8])], csca_der: &[u8]) -> PaReport {
+/// Passive authentication with `kiosk-card`'s PA against a trust store holding the CSCA.
+pub fn passive_authentication(
+    sod: &[u8],
+    files: &[(u8, &[u8])],
+    csca_pem: &str,
+) -> kiosk_card::verification::Verification {
     let sod = Sod::decode(sod).unwrap();
-    let mismatched = files
-        .iter()
-        .filter(|(dg, bytes)| sod.dg_hash(*dg) != Some(&sod.hash_algorithm().digest(bytes)[..]))
-        .map(|(dg, _)| *dg)
-        .collect();
-    let ds = sod.certificates()[0].clone();
-    let ds_spki = ds
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-        .unwrap();
-    let signer = &sod.signers()[0];
-    let sod_signature_ok = kiosk_card::pa::signature::verify(
-        &ds_spki,
-        &signer.signature_algorithm,
-        signer.signed_attrs_der.as_deref().unwrap(),
-        &signer.signature,
-    )
-    .is_ok()
-        && signer.message_digest.as_deref()
-            == Some(&sod.hash_algorithm().digest(sod.econtent())[..]);
-    let csca = x509_cert::Certificate::from_der(csca_der).unwrap();
-    let csca_spki = csca
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-        .unwrap();
-    let ds_chains_to_csca = ds.tbs_certificate().issuer() == csca.tbs_certificate().subject()
-        && kiosk_card::pa::signature::verify(
-            &csca_spki,
-            ds.signature_algorithm(),
-            &ds.tbs_certificate().to_der().unwrap(),
-            ds.signature().raw_bytes(),
-        )
-        .is_ok();
-    PaReport {
-        mismatched,
-        sod_signature_ok,
-        ds_chains_to_csca,
-    }
+    let mut trust = kiosk_card::pa::trust::TrustStore::new();
+    trust.add_bytes(csca_pem.as_bytes(), "test CSCA").unwrap();
+    // 2030-01-01: inside both certificates' validity.
+    let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_893_456_000);
+    kiosk_card::pa::passive_authentication(&sod, files, &trust, now)
 }

@@ -44,6 +44,8 @@ pub struct Chip {
     // Counters for fault injection and benchmarks.
     apdu_count: u64,
     dg2_reads: u32,
+    /// Whether the last READ BINARY answer reached the end of its file.
+    last_read_complete: bool,
     removed: bool,
 }
 
@@ -72,6 +74,7 @@ impl Chip {
             sm: None,
             apdu_count: 0,
             dg2_reads: 0,
+            last_read_complete: false,
             removed: false,
         }
     }
@@ -204,8 +207,11 @@ impl Chip {
             && self.current.and_then(|i| self.fs.file(i)).map(|f| f.fid) == Some(Ef::Dg2.fid())
         {
             self.dg2_reads += 1;
+            // The card goes after `after` answered DG2 reads, or on the read that would
+            // complete the photo, whichever comes first: the reader never gets the whole DG2,
+            // even when it asks for it in one extended APDU.
             if let Some(after) = self.faults.removed_after()
-                && self.dg2_reads > after
+                && (self.dg2_reads > after || self.last_read_complete)
             {
                 self.removed = true;
                 return Answer::Removed;
@@ -318,6 +324,7 @@ impl Chip {
     }
 
     fn read_binary(&mut self, cmd: &CommandApdu) -> ResponseApdu {
+        self.last_read_complete = false;
         let sw = |sw| ResponseApdu::new(Vec::new(), sw);
         let Some(le) = cmd.le else {
             return sw(StatusWord::WRONG_LENGTH);
@@ -394,6 +401,7 @@ impl Chip {
         }
         .min(MAX_READ);
         let n = remaining.min(budget);
+        self.last_read_complete = n == remaining;
         let chunk = &content[offset..offset + n];
         let data = if odd {
             tlv::encode(0x53, chunk)

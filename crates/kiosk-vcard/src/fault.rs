@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 /// One injected fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// The card goes away after `after_apdus` APDUs into the DG2 read.
+    /// The card goes away during the DG2 read: after `after_apdus` answered DG2 reads, or on
+    /// the read that would complete DG2, whichever comes first.
     RemovedMidRead { after_apdus: u32 },
     /// The chip's CAN (and MRZ key) differ from the printed ones: PACE/BAC fail.
     WrongPassword,

@@ -98,3 +98,44 @@ fn every_sample_profile_loads_and_personalises() {
         );
     }
 }
+
+/// Attached to a local listener playing vpcd, the binary answers the ATR request and exits 0
+/// on SIGTERM (sent with `kill` from procps).
+#[test]
+fn attaches_to_vpcd_and_exits_cleanly_on_sigterm() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut child = vcard()
+        .arg("--profile")
+        .arg(common::profile_path("thao.json"))
+        .args(["--vpcd", &addr])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    s.write_all(&[0x00, 0x01, 0x04]).unwrap();
+    let mut frame = [0u8; 7];
+    s.read_exact(&mut frame).unwrap();
+    assert_eq!(frame, [0x00, 0x05, 0x3B, 0x80, 0x80, 0x01, 0x01]);
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(
+        stderr.contains("attached to vpcd") && stderr.contains("stopped"),
+        "{stderr}"
+    );
+}

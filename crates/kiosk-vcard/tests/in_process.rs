@@ -244,6 +244,15 @@ fn fault_removed_mid_read_reports_a_removed_card_during_dg2() {
     card.chip_mut().reinsert();
     let mut ch = open_pace(card, &Password::can(&profile.can())).unwrap();
     assert!(read_file(&mut ch, 0x02, 223).is_ok());
+
+    // A reader that asks for the whole photo at once still never gets it.
+    let (card, _, profile) = new_card(
+        "an.toml",
+        Faults::none().with(Fault::RemovedMidRead { after_apdus: 100 }),
+    );
+    let mut ch = open_pace(card, &Password::can(&profile.can())).unwrap();
+    let err = read_file(&mut ch, 0x02, 60_000).unwrap_err();
+    assert!(matches!(err, Error::CardRemoved), "{err:?}");
 }
 
 #[test]

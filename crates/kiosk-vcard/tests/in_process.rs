@@ -369,3 +369,37 @@ fn kiosk_card_reader_reads_with_and_without_extended_length() {
         assert!(report.passive_authentication_passed(), "{report:?}");
     }
 }
+
+/// Chip Authentication by MSE:Set KAT (the 3DES-style key transport some terminals use for
+/// every cipher): the chip answers under the old keys, then only under the new ones.
+#[test]
+fn chip_authentication_by_mse_set_kat() {
+    use kiosk_card::crypto::ec::Curve;
+    use kiosk_card::crypto::{CipherAlg, KdfPurpose, kdf};
+    use kiosk_card::lds::dg15::PublicKey;
+    use kiosk_card::sm::SmKeys;
+    let (card, _, profile) = new_card("an.toml", Faults::none());
+    let mut ch = open_pace(card, &Password::can(&profile.can())).unwrap();
+    let dg14 = Dg14::decode(&read_file(&mut ch, 0x0E, 223).unwrap()).unwrap();
+    let PublicKey::Ec {
+        point: chip_key, ..
+    } = dg14.chip_authentication_key().unwrap().public_key
+    else {
+        panic!("DG14 holds an EC key")
+    };
+    let curve = Curve::BrainpoolP256r1;
+    let sk = curve.random_scalar(&mut OsRandom).unwrap();
+    let pk = curve.mul(&sk, &curve.generator()).unwrap();
+    let kat = CommandApdu::new(0, 0x22, 0x41, 0xA6).with_data(kiosk_card::tlv::encode(0x91, &pk));
+    assert!(ch.transmit(&kat).unwrap().sw.is_success());
+    let shared = curve.ecdh(&sk, &chip_key).unwrap();
+    let keys = SmKeys::new(
+        kdf(CipherAlg::Aes128, &shared, KdfPurpose::Enc).unwrap(),
+        kdf(CipherAlg::Aes128, &shared, KdfPurpose::Mac).unwrap(),
+        &[0; 16],
+    )
+    .unwrap();
+    ch.rekey(keys);
+    let d13 = Dg13::decode(&read_file(&mut ch, 0x0D, 223).unwrap()).unwrap();
+    assert_eq!(d13.full_name.as_deref(), Some("Nguyễn Văn An"));
+}

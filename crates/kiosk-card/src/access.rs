@@ -72,6 +72,24 @@ pub struct AccessOptions {
     pub force_bac: bool,
 }
 
+/// The passwords to try for a citizen, in order: the CAN (last 6 digits of the ID, for PACE),
+/// then, when the date of birth and issue date are known (from the card's QR code), one MRZ key
+/// per legal expiry candidate (for BAC, or PACE-MRZ).
+pub fn citizen_passwords(
+    id: &crate::cccd::CitizenId,
+    dob_and_issue: Option<(crate::cccd::Date, crate::cccd::Date)>,
+) -> Result<Vec<Password>> {
+    let mut out = vec![Password::Can(id.can())];
+    if let Some((dob, issued)) = dob_and_issue {
+        out.extend(
+            crate::cccd::mrz_key_candidates(id, dob, issued)?
+                .into_iter()
+                .map(Password::Mrz),
+        );
+    }
+    Ok(out)
+}
+
 /// Reads and parses EF.CardAccess in plain; `None` if the card has none (or it is unreadable:
 /// then BAC is the way in, as ICAO prescribes).
 pub fn read_card_access<T: CardTransport + ?Sized>(t: &mut T) -> Result<Option<SecurityInfos>> {
@@ -406,6 +424,20 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(a.protocol, AccessProtocol::Pace(_)));
+    }
+
+    #[test]
+    fn citizen_passwords_open_a_bac_only_card() {
+        let id = crate::cccd::CitizenId::parse("001099012345").unwrap();
+        let dob = crate::cccd::Date::new(1999, 1, 15).unwrap();
+        let issued = crate::cccd::Date::new(2021, 3, 1).unwrap();
+        let pws = citizen_passwords(&id, Some((dob, issued))).unwrap();
+        assert!(matches!(&pws[0], Password::Can(c) if c.as_str() == "012345"));
+        assert!(pws.len() >= 2);
+        let chip = TestChip::new(None, pace_info(13));
+        let a = establish(chip, &pws, &mut OsRandom, AccessOptions::default()).unwrap();
+        assert_eq!(a.protocol, AccessProtocol::Bac);
+        assert_eq!(citizen_passwords(&id, None).unwrap().len(), 1);
     }
 
     #[test]

@@ -9,13 +9,24 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 
-/// Birth-province codes (first 3 digits of the ID): the 63 provinces' administrative codes of the
-/// General Statistics Office, as used by Circular 07/2016/TT-BCA. Gaps (003, 005, …) are unused.
+/// Birth-province codes (first 3 digits of the ID): the 63 provinces of Circular 07/2016/TT-BCA,
+/// appendix 1. Decree 137/2015 art. 13 lets the same 3 digits hold instead the code of the
+/// *country* where a citizen born abroad was registered (appendix 2, not available to us), so a
+/// code outside this list is accepted as [`BirthRegistration::Abroad`] rather than rejected.
 const PROVINCE_CODES: [u16; 63] = [
     1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
     38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77,
     79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
 ];
+
+/// Where the birth was registered, from the first 3 digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BirthRegistration {
+    /// One of the 63 provinces (code 001–096).
+    Province(u16),
+    /// Not a province code: the code of the country of registration (born abroad).
+    Abroad(u16),
+}
 
 /// Sex as encoded in the century/sex digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +41,9 @@ pub enum Sex {
 pub struct CitizenId([u8; 12]);
 
 impl CitizenId {
-    /// Validates `s`: exactly 12 ASCII digits, a known birth-province code. The century/sex digit
-    /// is any digit (0/1 = 1900s, 2/3 = 2000s, 4/5 = 2100s, …; even = male, odd = female).
+    /// Validates `s`: exactly 12 ASCII digits and a plausible place-of-registration code (not
+    /// `000`; see [`BirthRegistration`]). The century/sex digit is any digit (0/1 = 1900s,
+    /// 2/3 = 2000s, 4/5 = 2100s, …; even = male, odd = female).
     pub fn parse(s: &str) -> Result<Self> {
         let bytes = s.as_bytes();
         let digits: [u8; 12] = bytes.try_into().map_err(|_| Error::InvalidCitizenId {
@@ -43,9 +55,9 @@ impl CitizenId {
             });
         }
         let id = Self(digits);
-        if !PROVINCE_CODES.contains(&id.province_code()) {
+        if id.province_code() == 0 {
             return Err(Error::InvalidCitizenId {
-                what: "unknown birth-province code",
+                what: "birth registration code 000 does not exist",
             });
         }
         Ok(id)
@@ -63,9 +75,19 @@ impl CitizenId {
             .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'))
     }
 
-    /// The 3-digit birth-province code.
+    /// The first 3 digits: birth-province code, or country code for a birth registered abroad.
     pub fn province_code(&self) -> u16 {
         self.number(0..3)
+    }
+
+    /// Where the birth was registered.
+    pub fn birth_registration(&self) -> BirthRegistration {
+        let code = self.province_code();
+        if PROVINCE_CODES.contains(&code) {
+            BirthRegistration::Province(code)
+        } else {
+            BirthRegistration::Abroad(code)
+        }
     }
 
     /// Sex from the century/sex digit.
@@ -394,8 +416,20 @@ fn shift_days(d: Date, delta: i8) -> Date {
     }
 }
 
-/// Every MRZ key to try for BAC, in order, from the ID, date of birth and issue date.
+/// Every MRZ key to try for BAC, in order, from the ID, date of birth and issue date. A date of
+/// birth whose year disagrees with the ID's century and year digits is refused (a typo would
+/// only burn BAC attempts).
 pub fn mrz_key_candidates(id: &CitizenId, dob: Date, issued: Date) -> Result<Vec<MrzKeyInfo>> {
+    if dob.year != id.birth_year() {
+        return Err(Error::InvalidDate {
+            what: "date of birth does not match the birth year in the ID number",
+        });
+    }
+    if issued < dob {
+        return Err(Error::InvalidDate {
+            what: "issue date before the date of birth",
+        });
+    }
     expiry_candidates(dob, issued)
         .iter()
         .map(|doe| MrzKeyInfo::for_citizen(id, dob, doe))
@@ -426,6 +460,10 @@ mod tests {
         assert_eq!(f.birth_year(), 2005);
         let later = CitizenId::parse("079405000001").unwrap();
         assert_eq!(later.birth_year(), 2105);
+        assert_eq!(id.birth_registration(), BirthRegistration::Province(1));
+        // 003 is no province: a birth registered abroad (country code), still a valid ID.
+        let abroad = CitizenId::parse("003099012345").unwrap();
+        assert_eq!(abroad.birth_registration(), BirthRegistration::Abroad(3));
     }
 
     #[test]
@@ -434,9 +472,7 @@ mod tests {
             ("00109901234", "must be exactly 12 digits"),
             ("0010990123456", "must be exactly 12 digits"),
             ("00109901234A", "must contain digits only"),
-            ("003099012345", "unknown birth-province code"),
-            ("097099012345", "unknown birth-province code"),
-            ("000099012345", "unknown birth-province code"),
+            ("000099012345", "birth registration code 000 does not exist"),
         ] {
             match CitizenId::parse(s) {
                 Err(Error::InvalidCitizenId { what: w }) => assert_eq!(w, what, "{s}"),
@@ -519,6 +555,8 @@ mod tests {
             &*keys[0].mrz_information().unwrap(),
             "099012345999011552401151"
         );
+        assert!(mrz_key_candidates(&id, d(1998, 1, 15), d(2021, 3, 1)).is_err());
+        assert!(mrz_key_candidates(&id, d(1999, 1, 15), d(1998, 3, 1)).is_err());
     }
 
     #[test]

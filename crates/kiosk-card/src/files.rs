@@ -270,7 +270,7 @@ impl FileRead {
                         }
                     }
                 }
-                Err(Error::ExtendedLengthRefused) => profile.refuse_extended(),
+                Err(Error::ExtendedLengthRefused) if want > 256 => profile.refuse_extended(),
                 Err(Error::Transport(_)) if want > 256 => {
                     // The reader refused the extended APDU; a secure channel will report
                     // itself lost on the next command if the session suffered.

@@ -6,6 +6,12 @@
 //! - [`transport`]: the reader seam (PC/SC behind the `pcsc` feature);
 //! - [`pa`]: passive authentication (signatures, certificate chains, trust store);
 //! - [`verification`]: the report every check writes into;
+//! - [`crypto`], [`sm`]: ICAO primitives and secure messaging ([`sm::SecureChannel`] is itself a
+//!   transport, so file reading is the same with and without it);
+//! - [`protocol`]: BAC, PACE, Chip and Active Authentication, terminal and chip sides;
+//! - [`security_infos`], [`lds`]: EF.CardAccess, DG14, DG15 and the other LDS files;
+//! - [`files`], [`access`]: reading files (chunking, fallback, resume) and opening the chip;
+//! - [`cccd`]: the Vietnamese ID number rules (CAN, MRZ key, expiry candidates, masking);
 //!
 //! No UI and no network live here.
 

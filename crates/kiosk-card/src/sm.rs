@@ -155,11 +155,11 @@ impl SmKeys {
         let mut data = do87;
         data.extend_from_slice(&do97);
         tlv::encode_into(&mut data, 0x8E, &mac);
-        let extended = cmd.is_extended()
-            || data.len() > 255
-            || cmd
-                .le
-                .is_some_and(|le| protected_response_len(le, self.alg()) > SHORT_LE_MAX);
+        // Extended only when the plain command is (or its protected data outgrew 255 bytes):
+        // a short protected Le `00` lets the chip answer up to 256 bytes, which covers every
+        // small answer (tokens, ECDSA signatures) on readers without extended length. Callers
+        // that expect a long answer ask for Le > 256 (see `max_plain_le` for file chunks).
+        let extended = cmd.is_extended() || data.len() > 255;
         Ok(CommandApdu {
             cla,
             ins: cmd.ins,
@@ -457,7 +457,13 @@ impl<T: CardTransport> CardTransport for SecureChannel<T> {
                 return Err(e);
             }
         };
-        let resp = ResponseApdu::decode(&raw)?;
+        let resp = match ResponseApdu::decode(&raw) {
+            Ok(r) => r,
+            Err(e) => {
+                self.lost = Some(StatusWord::NO_PRECISE_DIAGNOSIS);
+                return Err(e);
+            }
+        };
         if resp.data.is_empty() && !resp.sw.is_success() {
             // Plain status word: the chip has left secure messaging. Do not touch the SSC.
             self.lost = Some(resp.sw);
@@ -756,6 +762,23 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::SessionLost { .. }));
         assert_eq!(ch.inner_mut().seen.len(), 1);
+    }
+
+    #[test]
+    fn garbage_answer_loses_the_session() {
+        let (term_keys, _) = aes_pair(CipherAlg::Aes128);
+        let mut ch = SecureChannel::new(
+            Script {
+                answers: [vec![0x90]].into(),
+                seen: Vec::new(),
+            },
+            term_keys,
+        );
+        assert!(
+            ch.transmit(&CommandApdu::new(0, 0xB0, 0, 0).with_le(8))
+                .is_err()
+        );
+        assert!(ch.is_lost());
     }
 
     #[test]

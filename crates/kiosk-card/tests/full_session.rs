@@ -31,8 +31,11 @@ struct Chip {
     ca: CaChip,
     aa: AaChip,
     sm: Option<ChipSm>,
-    /// A clone copies the files but not the CA private key.
     apdus: usize,
+    /// Fault: after this many protected commands, answer plain 6988 once and drop the session.
+    drop_after: Option<usize>,
+    /// A reader that cannot carry extended-length APDUs.
+    short_only: bool,
 }
 
 impl Chip {
@@ -73,7 +76,18 @@ impl CardTransport for Chip {
     fn transmit_raw(&mut self, raw: &[u8]) -> Result<Vec<u8>> {
         self.apdus += 1;
         let cmd = CommandApdu::decode(raw)?;
+        if self.short_only && cmd.is_extended() {
+            return Err(Error::Transport("reader refuses extended APDUs".into()));
+        }
         if cmd.cla & 0x0C == 0x0C {
+            if let Some(n) = self.drop_after.as_mut() {
+                if *n == 0 {
+                    self.drop_after = None;
+                    self.sm = None;
+                    return Ok(vec![0x69, 0x88]);
+                }
+                *n -= 1;
+            }
             let Some(sm) = self.sm.as_mut() else {
                 return Ok(vec![0x69, 0x88]);
             };
@@ -120,6 +134,10 @@ impl CardTransport for Chip {
 
     fn describe(&self) -> String {
         "in-process CCCD".into()
+    }
+
+    fn extended_length(&self) -> Option<bool> {
+        (!self.short_only).then_some(true).or(Some(false))
     }
 }
 
@@ -176,6 +194,9 @@ fn personalise(id: &CitizenId, clone: bool) -> Result<Chip> {
     files.insert(0x1C, (0x011C, card_access.encode()));
     files.insert(0x0E, (0x010E, dg14.encode()));
     files.insert(0x0F, (0x010F, dg15.encode()));
+    // A photo-sized file to read in many chunks.
+    let photo: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    files.insert(0x02, (0x0102, kiosk_card::tlv::encode(0x75, &photo)));
     Ok(Chip {
         files,
         current: None,
@@ -194,48 +215,66 @@ fn personalise(id: &CitizenId, clone: bool) -> Result<Chip> {
         },
         sm: None,
         apdus: 0,
+        drop_after: None,
+        short_only: false,
     })
 }
 
-#[test]
-fn genuine_chip_passes_pace_ca_and_aa() {
-    let id = CitizenId::parse("001099012345").unwrap();
-    let chip = personalise(&id, false).unwrap();
+fn full_read(short_only: bool) -> Result<usize> {
+    let id = CitizenId::parse("001099012345")?;
+    let mut chip = personalise(&id, false)?;
+    chip.short_only = short_only;
     let mut session = access::establish(
         chip,
         &[Password::Can(id.can())],
         &mut OsRandom,
         AccessOptions::default(),
     )
-    .unwrap();
+    .map_err(|f| f.error)?;
     assert!(matches!(session.protocol, AccessProtocol::Pace(_)));
     let mut profile = ReadProfile::for_transport(&session.channel);
-    let dg14 = Dg14::decode(
-        &files::read_file(&mut session.channel, FileId::data_group(14), &mut profile).unwrap(),
-    )
-    .unwrap();
+    assert_eq!(profile.uses_extended_length(), !short_only);
+    let dg14 = Dg14::decode(&files::read_file(
+        &mut session.channel,
+        FileId::data_group(14),
+        &mut profile,
+    )?)?;
     ca::authenticate(
         &mut session.channel,
-        &dg14.chip_authentication_key().unwrap(),
+        &dg14.chip_authentication_key()?,
         &mut OsRandom,
-    )
-    .unwrap();
+    )?;
     // After CA, reading continues under the new keys.
-    let dg15 = Dg15::decode(
-        &files::read_file(&mut session.channel, FileId::data_group(15), &mut profile).unwrap(),
-    )
-    .unwrap();
+    let dg15 = Dg15::decode(&files::read_file(
+        &mut session.channel,
+        FileId::data_group(15),
+        &mut profile,
+    )?)?;
     aa::authenticate(
         &mut session.channel,
         &dg15,
         dg14.active_authentication(),
         &mut OsRandom,
         None,
-    )
-    .unwrap();
-    let apdus = session.channel.into_inner().apdus;
-    // CardAccess 2 + PACE 5 + SELECT 1 + DG14 2 + CA 3 + DG15 2 + AA 1.
-    assert_eq!(apdus, 16);
+    )?;
+    let photo = files::read_file(&mut session.channel, FileId::data_group(2), &mut profile)?;
+    assert_eq!(photo.len(), 20_004);
+    Ok(session.channel.into_inner().apdus)
+}
+
+#[test]
+fn genuine_chip_passes_pace_ca_and_aa() {
+    // CardAccess 2 + PACE 5 + SELECT 1 + DG14 2 + CA 3 + DG15 2 + AA 1 + DG2 2.
+    assert_eq!(full_read(false).unwrap(), 18);
+}
+
+#[test]
+fn short_only_reader_reads_everything_in_short_apdus() {
+    // DG2 (20004 bytes) in 223-byte chunks after the 8-byte header: 1 + 90.
+    assert_eq!(
+        full_read(true).unwrap(),
+        16 + 1 + 20_004usize.saturating_sub(8).div_ceil(223)
+    );
 }
 
 #[test]
@@ -269,4 +308,44 @@ fn cloned_chip_fails_ca_and_aa() {
     .unwrap_err();
     assert!(matches!(err, Error::AuthenticationFailed { .. }), "{err:?}");
     assert!(session.channel.is_lost());
+}
+
+#[test]
+fn session_dropped_mid_read_is_re_established_and_resumed() {
+    let id = CitizenId::parse("001099012345").unwrap();
+    let mut chip = personalise(&id, false).unwrap();
+    let expected = chip.files[&0x02].1.clone();
+    // SELECT applet is protected command 0; the chip drops SM in the middle of DG2.
+    chip.drop_after = Some(6);
+    let passwords = [Password::Can(id.can())];
+    let session =
+        access::establish(chip, &passwords, &mut OsRandom, AccessOptions::default()).unwrap();
+    let mut channel = session.channel;
+    // A reader without extended length: 223-byte chunks.
+    let mut profile = ReadProfile::short();
+    let mut read = files::FileRead::new(FileId::data_group(2));
+    let err = read.run(&mut channel, &mut profile).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SessionLost {
+                sw: StatusWord(0x6988),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let got = read.offset();
+    assert!(got > 0 && !read.is_complete());
+    // What the caller does next: open the chip again on the same transport and resume.
+    let session = access::establish(
+        channel.into_inner(),
+        &passwords,
+        &mut OsRandom,
+        AccessOptions::default(),
+    )
+    .unwrap();
+    let mut channel = session.channel;
+    files::resume(&mut channel, &mut read, &mut profile).unwrap();
+    assert_eq!(&read.finish().unwrap()[..], &expected[..]);
 }

@@ -166,7 +166,15 @@ fn explicit_curve(params: tlv::Tlv<'_>) -> Result<Option<Curve>> {
         return Ok(None);
     };
     for curve in [Curve::BrainpoolP256r1, Curve::NistP256] {
-        if base.value == curve.generator().as_slice() {
+        let g = curve.generator();
+        let x = &g[1..1 + curve.field_len()];
+        let matches = match base.value.split_first() {
+            Some((0x04, _)) => base.value == g.as_slice(),
+            // Compressed base point: the x-coordinate identifies the generator.
+            Some((0x02 | 0x03, bx)) => bx == x,
+            _ => false,
+        };
+        if matches {
             return Ok(Some(curve));
         }
     }
@@ -262,9 +270,25 @@ mod tests {
             parse_spki(&spki).unwrap(),
             PublicKey::Ec {
                 curve: Some(Curve::NistP256),
-                point: g
+                point: g.clone()
             }
         );
+        // The same with a compressed base point; an unknown base gives no curve.
+        for (base, expected) in [
+            ([&[0x03u8][..], &g[1..33]].concat(), Some(Curve::NistP256)),
+            (vec![0x02; 33], None),
+        ] {
+            let params = tlv::encode_constructed(
+                0x30,
+                &[&tlv::encode(0x02, &[1]), &tlv::encode(0x04, &base)],
+            );
+            let alg =
+                tlv::encode_constructed(0x30, &[&tlv::encode(0x06, OID_EC_PUBLIC_KEY), &params]);
+            let spki = tlv::encode_constructed(0x30, &[&alg, &tlv::encode(0x03, &bits)]);
+            assert!(
+                matches!(parse_spki(&spki).unwrap(), PublicKey::Ec { curve, .. } if curve == expected)
+            );
+        }
     }
 
     #[test]

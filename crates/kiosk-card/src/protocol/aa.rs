@@ -303,11 +303,17 @@ pub fn authenticate<T: CardTransport + ?Sized>(
 ) -> Result<()> {
     let mut challenge = [0u8; 8];
     rng.fill(&mut challenge)?;
+    // An RSA signature as long as a 2048-bit modulus does not fit a short protected answer:
+    // ask with an extended Le then (the reader must carry it).
+    let le = match dg15.public_key() {
+        Ok(PublicKey::Rsa { n, .. }) if n.len() > 223 => crate::apdu::EXTENDED_LE_MAX,
+        _ => 256,
+    };
     let sig = t
         .transmit(
             &CommandApdu::new(0x00, 0x88, 0x00, 0x00)
                 .with_data(challenge.to_vec())
-                .with_le(256),
+                .with_le(le),
         )?
         .ok("INTERNAL AUTHENTICATE")?;
     verify(dg15, info, &challenge, &sig, explicit)

@@ -323,14 +323,15 @@ impl Sod {
                 // CMS is BER (RFC 5652): some issuers write indefinite lengths or a constructed
                 // eContent (seen on US passports). Retry once on the DER form of the same
                 // content; the file itself is kept as read.
-                let Ok(normalized) = ber_to_der(bytes) else {
+                let Ok((normalized, consumed)) = ber_to_der(bytes) else {
                     return Err(strict);
                 };
-                if normalized == bytes {
+                let original = bytes.get(..consumed).unwrap_or(bytes);
+                if normalized == original {
                     return Err(strict);
                 }
                 let mut sod = Self::decode_der(&normalized).map_err(|_| strict)?;
-                sod.raw = bytes.to_vec();
+                sod.raw = original.to_vec();
                 Ok(sod)
             }
         }
@@ -356,17 +357,14 @@ impl Sod {
         let econtent = econtent.as_bytes().to_vec();
         let lds = LdsSecurityObject::decode(&econtent)?;
 
-        let raw_attrs = raw_signed_attributes(outer.value)?;
-        let infos = signed_data.signer_infos.0.as_slice();
-        if infos.is_empty() {
+        let raw_infos = raw_signer_infos(outer.value)?;
+        if raw_infos.is_empty() {
             return Err(malformed("SignedData has no SignerInfo"));
         }
-        if raw_attrs.len() != infos.len() {
-            return Err(malformed("SignerInfos could not be located in the file"));
-        }
-        let mut signers = Vec::with_capacity(infos.len());
-        for (info, raw) in infos.iter().zip(raw_attrs) {
-            signers.push(signer_of(info, raw)?);
+        let mut signers = Vec::with_capacity(raw_infos.len());
+        for (info, attrs) in raw_infos {
+            let info = SignerInfo::from_der(info).map_err(der_error)?;
+            signers.push(signer_of(&info, attrs)?);
         }
         Ok(Sod {
             raw: outer.raw.to_vec(),
@@ -472,10 +470,14 @@ fn single_value(attr: &Attribute) -> Result<&Any> {
     }
 }
 
-/// Finds each SignerInfo's `[0] signedAttrs` in the encoded ContentInfo and returns it re-tagged
-/// as `SET OF` (`31`), the form the signature covers (RFC 5652 §5.4). The structure was already
-/// validated by the DER decoder; this walk only locates bytes.
-fn raw_signed_attributes(content_info: &[u8]) -> Result<Vec<Option<Vec<u8>>>> {
+/// One SignerInfo as encoded in the file, and its signed attributes as `SET OF`.
+type RawSignerInfo<'a> = (&'a [u8], Option<Vec<u8>>);
+
+/// Finds each SignerInfo in the encoded ContentInfo, in file order, with its `[0] signedAttrs`
+/// re-tagged as `SET OF` (`31`), the form the signature covers (RFC 5652 §5.4). The structure
+/// was already validated by the DER decoder; this walk only locates bytes. (The decoder's own
+/// `SignerInfos` are sorted as DER requires, so they cannot be paired by position.)
+fn raw_signer_infos(content_info: &[u8]) -> Result<Vec<RawSignerInfo<'_>>> {
     let ci = tlv::parse_exact(content_info, 0x30)?;
     let explicit = ci.require(0xA0)?;
     let sd = tlv::parse_exact(explicit.value, 0x30)?;
@@ -498,18 +500,18 @@ fn raw_signed_attributes(content_info: &[u8]) -> Result<Vec<Option<Vec<u8>>>> {
             Ok(_) => None,
             Err(e) => Some(Err(e)),
         });
-        match attrs {
+        let attrs = match attrs {
             Some(attrs) => {
-                let attrs = attrs?;
-                let mut set = attrs.raw.to_vec();
+                let mut set = attrs?.raw.to_vec();
                 // The tag is a single byte; IMPLICIT [0] becomes the universal SET tag.
                 if let Some(first) = set.first_mut() {
                     *first = 0x31;
                 }
-                out.push(Some(set));
+                Some(set)
             }
-            None => out.push(None),
-        }
+            None => None,
+        };
+        out.push((info.raw, attrs));
     }
     Ok(out)
 }
@@ -521,10 +523,11 @@ const MAX_BER_DEPTH: usize = 32;
 /// indefinite lengths become definite, lengths minimal, constructed OCTET STRINGs one primitive
 /// OCTET STRING. Tags and primitive contents are unchanged, so hashes over content octets (the
 /// eContent) and DER-encoded parts (the signed attributes) still match.
-fn ber_to_der(input: &[u8]) -> Result<Vec<u8>> {
+/// Returns the DER bytes and how many input bytes the element took.
+fn ber_to_der(input: &[u8]) -> Result<(Vec<u8>, usize)> {
     let mut out = Vec::with_capacity(input.len());
-    ber_element(input, 0, &mut out)?;
-    Ok(out)
+    let consumed = ber_element(input, 0, &mut out)?;
+    Ok((out, consumed))
 }
 
 /// Converts one element at the start of `input` into `out`; returns the bytes it took.
@@ -926,7 +929,10 @@ mod tests {
         .unwrap();
         let ber_sod = to_ber(&der_sod);
         assert_eq!(&ber_sod[..2], &[0x77, 0x80]);
-        assert_eq!(ber_to_der(&ber_sod).unwrap(), der_sod);
+        assert_eq!(
+            ber_to_der(&ber_sod).unwrap(),
+            (der_sod.clone(), ber_sod.len())
+        );
         let from_der = Sod::decode(&der_sod).unwrap();
         let from_ber = Sod::decode(&ber_sod).unwrap();
         assert_eq!(from_ber.as_bytes(), &ber_sod[..]);
@@ -935,6 +941,9 @@ mod tests {
         let signer = &from_ber.signers()[0];
         let attrs = signer.signed_attrs_der.as_ref().unwrap();
         assert_eq!(signer.signature, sha2::Sha256::digest(attrs).to_vec());
+        // Padding after the file is not part of it.
+        let padded = [&ber_sod[..], &[0, 0, 0xFF]].concat();
+        assert_eq!(Sod::decode(&padded).unwrap().as_bytes(), &ber_sod[..]);
         // Broken BER is still refused with the strict decoder's error.
         assert!(Sod::decode(&ber_sod[..ber_sod.len() - 2]).is_err());
         assert!(matches!(
@@ -946,6 +955,55 @@ mod tests {
             deep = [&[0x30, 0x80][..], &deep, &[0, 0]].concat();
         }
         assert!(ber_to_der(&deep).is_err());
+    }
+
+    #[test]
+    fn several_signers_keep_their_own_attributes_in_file_order() {
+        let sod = build(HashAlgorithm::Sha256, &[(1, b"a")], DS_CERT, dummy_sign).unwrap();
+        // Take the one SignerInfo and make a second whose signature differs; write them in the
+        // order that is *not* DER's sorted order, so a decoder that sorts would swap them.
+        let ci = tlv::parse_exact(tlv::parse_exact(&sod, 0x77).unwrap().value, 0x30).unwrap();
+        let sd = tlv::parse_exact(ci.require(0xA0).unwrap().value, 0x30).unwrap();
+        let children: Vec<_> = sd.children().map(|c| c.unwrap()).collect();
+        let infos = children.last().unwrap();
+        let first = tlv::parse_exact(infos.value, 0x30).unwrap().raw.to_vec();
+        let mut second = first.clone();
+        let n = second.len();
+        second[n - 1] ^= 0xFF; // last byte of the signature value
+        let (low, high) = if first < second {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let set = tlv::encode(0x31, &[high.clone(), low.clone()].concat());
+        let mut sd_value: Vec<u8> = children[..children.len() - 1]
+            .iter()
+            .flat_map(|c| c.raw.to_vec())
+            .collect();
+        sd_value.extend(set);
+        let content_info = tlv::encode(
+            0x30,
+            &[
+                ci.children().next().unwrap().unwrap().raw.to_vec(),
+                tlv::encode(0xA0, &tlv::encode(0x30, &sd_value)),
+            ]
+            .concat(),
+        );
+        let parsed = Sod::decode(&tlv::encode(0x77, &content_info)).unwrap();
+        let signers = parsed.signers();
+        assert_eq!(signers.len(), 2);
+        let signature_of = |raw: &[u8]| {
+            SignerInfo::from_der(raw)
+                .unwrap()
+                .signature
+                .as_bytes()
+                .to_vec()
+        };
+        assert_eq!(signers[0].signature, signature_of(&high));
+        assert_eq!(signers[1].signature, signature_of(&low));
+        for signer in signers {
+            assert!(signer.signed_attrs_der.is_some());
+        }
     }
 
     #[test]

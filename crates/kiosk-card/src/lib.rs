@@ -35,3 +35,4 @@ pub use apdu::{CommandApdu, ResponseApdu, StatusWord};
 pub use error::{Error, Result};
 pub use record::CitizenRecord;
 pub use transport::CardTransport;
+pub use verification::{Check, Verification};

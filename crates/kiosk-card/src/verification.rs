@@ -220,4 +220,21 @@ mod tests {
         );
         assert!(v.to_string().contains("FAILED: expired"));
     }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serialises_with_snake_case_fields_and_a_status_tag() {
+        let v = Verification {
+            sod_hashes: Check::Passed,
+            sod_signature: Check::failed("bad"),
+            ..Verification::default()
+        };
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["sod_hashes"]["status"], "passed");
+        assert_eq!(json["sod_signature"]["status"], "failed");
+        assert_eq!(json["sod_signature"]["reason"], "bad");
+        assert_eq!(json["ds_certificate_chain"]["status"], "not_possible");
+        assert!(json["trust_anchor"].is_null());
+        assert!(json["algorithms"]["dg_hash"].is_null());
+    }
 }

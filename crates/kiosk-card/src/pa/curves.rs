@@ -133,3 +133,30 @@ impl std::fmt::Display for NamedCurve {
         f.write_str(self.name())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::Encode;
+
+    /// The Vietnamese CSCA's curve and algorithm as the public master lists name them:
+    /// brainpoolP512r1 = 1.3.36.3.3.2.8.1.1.13 (RFC 5639), ecdsa-with-SHA512 = 1.2.840.10045.4.3.4
+    /// whose AlgorithmIdentifier DER is `300a06082a8648ce3d040304` (RFC 5758).
+    #[test]
+    fn vietnamese_csca_curve_and_algorithm_identifiers() {
+        assert_eq!(
+            NamedCurve::BrainpoolP512r1.oid().to_string(),
+            "1.3.36.3.3.2.8.1.1.13"
+        );
+        assert_eq!(
+            NamedCurve::from_oid(&ObjectIdentifier::new_unwrap("1.3.36.3.3.2.8.1.1.13")),
+            Some(NamedCurve::BrainpoolP512r1)
+        );
+        let alg = crate::pa::signature::SignatureAlgorithm::Ecdsa {
+            hash: crate::lds::sod::HashAlgorithm::Sha512,
+            format: crate::pa::ecdsa::SignatureFormat::Der,
+        };
+        let der = alg.algorithm_identifier().unwrap().to_der().unwrap();
+        assert_eq!(hex::encode(der), "300a06082a8648ce3d040304");
+    }
+}

@@ -6,7 +6,7 @@
 //! Field and scalar elements are `crypto-bigint`'s heap-backed Montgomery forms, so all the heavy
 //! arithmetic is compiled (and optimised) in the dependency, not in our debug build. Points are
 //! Jacobian; `u1·G + u2·Q` uses Shamir's trick. Everything here is **variable-time**: fine for
-//! verifying public signatures, not for secrets (see [`super::ecdsa::sign_prehash`]).
+//! verifying public signatures, not for secrets (see [`super::ecdsa::EcPrivateKey::sign_prehash`]).
 
 use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
 use crypto_bigint::{BoxedUint, Limb, NonZero, Odd};
@@ -170,15 +170,8 @@ impl Curve {
         if n.bit_width_vartime() < MIN_FIELD_BITS {
             return Err(bad("group order too small"));
         }
-        // A cheap sanity check that p is a prime (Fermat, base 2); a composite "field" would
-        // make every later equation meaningless.
         let fp = BoxedMontyParams::new_vartime(p_odd);
         let fnp = BoxedMontyParams::new_vartime(n_odd);
-        let two = Fe::new(resize(&BoxedUint::from(2u8), precision)?, &fp);
-        let p_minus_1 = p.wrapping_sub(BoxedUint::one_with_precision(precision));
-        if prove && two.pow(&p_minus_1).retrieve() != BoxedUint::one_with_precision(precision) {
-            return Err(bad("field modulus is not prime"));
-        }
         let field_bytes = p_bits.div_ceil(8) as usize;
         let a = field_from_bytes(&d.a, &p, precision, &fp)?;
         let b = field_from_bytes(&d.b, &p, precision, &fp)?;
@@ -217,15 +210,28 @@ impl Curve {
         if bool::from(disc.is_zero()) {
             return Err(bad("singular curve"));
         }
+        // G on the curve is checked here, before anything is proven about p: for a composite p
+        // the check is meaningless but harmless, and the proof below rejects the curve.
         curve.g = curve.decode_point(&d.g)?;
-        // n·G = ∞ proves n is the order of G (n is then prime by the caller's trust in the
-        // issuer; we only need the relation for the verification equation to hold).
-        if prove && !curve.mul(&curve.n.clone(), &curve.g).is_infinity() {
-            return Err(bad("base point does not have the stated order"));
-        }
         curve.named = NamedCurve::ALL
             .into_iter()
             .find(|c| Curve::named_domain_equals(*c, &curve).unwrap_or(false));
+        // Parameters equal to a named curve need no proof (their constants are trusted); this
+        // keeps a CSCA with explicit brainpoolP512r1 parameters as cheap as a named one.
+        if prove && curve.named.is_none() {
+            // p prime (Fermat, base 2): a composite "field" makes every equation meaningless.
+            let two = Fe::new(resize(&BoxedUint::from(2u8), precision)?, &curve.fp);
+            let p_minus_1 = curve
+                .p
+                .wrapping_sub(BoxedUint::one_with_precision(precision));
+            if two.pow(&p_minus_1).retrieve() != BoxedUint::one_with_precision(precision) {
+                return Err(bad("field modulus is not prime"));
+            }
+            // n·G = ∞: n is the order of G, which the verification equation relies on.
+            if !curve.mul(&curve.n.clone(), &curve.g).is_infinity() {
+                return Err(bad("base point does not have the stated order"));
+            }
+        }
         Ok(curve)
     }
 

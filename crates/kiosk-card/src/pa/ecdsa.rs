@@ -281,6 +281,19 @@ impl EcPublicKey {
     }
 }
 
+/// Active Authentication's hook for ECDSA keys on any curve (the shape of
+/// `protocol::aa::ExplicitCurveVerifier`): verifies a plain `r‖s` signature over `digest` with
+/// the key in the DER SubjectPublicKeyInfo `spki_der` (named or explicit parameters).
+/// `Ok(false)` when the signature is malformed or does not verify; `Err` when the key is unusable.
+pub fn verify_plain_with_spki(spki_der: &[u8], digest: &[u8], signature: &[u8]) -> Result<bool> {
+    let key = EcPublicKey::from_spki_der(spki_der)?;
+    match key.verify_prehash(digest, signature, SignatureFormat::Plain) {
+        Ok(()) => Ok(true),
+        Err(Error::SignatureMismatch { .. } | Error::MalformedSignature { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// `e`: the leftmost `bits(n)` bits of the hash, reduced mod n.
 fn hash_to_scalar(curve: &Curve, hash: &[u8]) -> Result<BoxedUint> {
     if hash.len() > 128 {
@@ -522,6 +535,38 @@ mod tests {
         assert_eq!(again.public_key().to_sec1(), key.public_key().to_sec1());
         let shown = format!("{key:?}");
         assert!(!shown.contains("d:"), "{shown}");
+    }
+
+    #[test]
+    fn active_authentication_hook_verifies_plain_signatures_with_explicit_spki() {
+        let (key, spki) = fixture();
+        let digest = [0x17u8; 32];
+        let sig = key
+            .sign_prehash(&digest, SignatureFormat::Plain, &mut rng())
+            .unwrap();
+        assert!(verify_plain_with_spki(spki, &digest, &sig).unwrap());
+        assert!(!verify_plain_with_spki(spki, &[0x18u8; 32], &sig).unwrap());
+        assert!(!verify_plain_with_spki(spki, &digest, &sig[1..]).unwrap());
+        assert!(verify_plain_with_spki(&spki[1..], &digest, &sig).is_err());
+    }
+
+    /// An explicit-parameter SPKI written by an independent encoder (a few lines of Python
+    /// following RFC 3279, Q = G): our parser reads it as brainpoolP256r1 with explicit
+    /// parameters, and our encoder writes the very same bytes back.
+    #[test]
+    fn independently_encoded_explicit_spki_reads_as_brainpool_p256r1() {
+        let der = include_bytes!("testdata/bp256-explicit-spki.der");
+        let key = EcPublicKey::from_spki_der(der).unwrap();
+        assert_eq!(key.curve().name(), Some(NamedCurve::BrainpoolP256r1));
+        assert_eq!(key.parameters_form(), ParametersForm::Explicit);
+        assert_eq!(
+            key.to_sec1(),
+            key.curve().encode_point(key.curve().generator())
+        );
+        assert_eq!(
+            key.to_spki_der(ParametersForm::Explicit).unwrap(),
+            der.to_vec()
+        );
     }
 
     #[test]

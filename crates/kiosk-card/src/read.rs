@@ -16,11 +16,10 @@ use crate::error::{Error, Result};
 use crate::files::{FileId, FileRead, ReadProfile, resume};
 use crate::lds::dg14::Dg14;
 use crate::lds::dg15::Dg15;
-use crate::lds::sod::{HashAlgorithm, Sod};
+use crate::lds::sod::Sod;
 use crate::lds::{LdsFile, read_order};
-use crate::pa::ecdsa::SignatureFormat;
+use crate::pa::ecdsa::verify_plain_with_spki;
 use crate::pa::passive_authentication;
-use crate::pa::signature::{PublicKey, SignatureAlgorithm};
 use crate::pa::trust::TrustStore;
 use crate::protocol::{Password, aa, ca};
 use crate::record::CitizenRecord;
@@ -393,24 +392,12 @@ impl<'t> CardRead<'t> {
             .as_ref()
             .and_then(|d| d.active_authentication())
             .cloned();
-        let explicit = |spki: &[u8], digest: &[u8], sig: &[u8]| -> Result<bool> {
-            let key = PublicKey::from_spki_der(spki)?;
-            let alg = SignatureAlgorithm::Ecdsa {
-                hash: hash_for_digest(digest)?,
-                format: SignatureFormat::Plain,
-            };
-            match key.verify_prehash(&alg, digest, sig) {
-                Ok(()) => Ok(true),
-                Err(Error::SignatureMismatch { .. }) => Ok(false),
-                Err(e) => Err(e),
-            }
-        };
         match aa::authenticate(
             channel,
             &dg15,
             info.as_ref(),
             self.rng.as_mut(),
-            Some(&explicit),
+            Some(&verify_plain_with_spki),
         ) {
             Ok(()) => Ok(Check::Passed),
             Err(e @ Error::AuthenticationFailed { .. }) => Ok(Check::failed(e.to_string())),
@@ -420,15 +407,6 @@ impl<'t> CardRead<'t> {
             Err(e) => Err(e),
         }
     }
-}
-
-fn hash_for_digest(digest: &[u8]) -> Result<HashAlgorithm> {
-    HashAlgorithm::ALL
-        .into_iter()
-        .find(|h| h.output_len() == digest.len())
-        .ok_or(Error::Unsupported {
-            what: "digest length of the Active Authentication hash",
-        })
 }
 
 fn oid_text(oid: &[u8]) -> String {

@@ -19,7 +19,9 @@ const CARD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The sample profiles that ship with `kiosk-vcard`.
 pub fn sample_profile(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/kiosk-vcard/profiles").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/kiosk-vcard/profiles")
+        .join(name)
 }
 
 /// A running rig. Dropping it removes the card and stops what it started.
@@ -42,23 +44,40 @@ impl CardRig {
     /// attaches it to vpcd and waits until the reader reports it.
     pub fn start(profile: &Path, faults: Faults) -> Result<Self> {
         let pcscd = Pcscd::acquire()?;
-        let loaded = Profile::load(profile).with_context(|| format!("loading {}", profile.display()))?;
-        let personalised = personalise(&loaded, &Options { faults, ..Options::default() })?;
+        let loaded =
+            Profile::load(profile).with_context(|| format!("loading {}", profile.display()))?;
+        let personalised = personalise(
+            &loaded,
+            &Options {
+                faults,
+                ..Options::default()
+            },
+        )?;
         let trust = tempfile::tempdir()?;
         std::fs::write(trust.path().join("csca.pem"), personalised.pki.csca_pem()?)?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let mut chip = personalised.chip;
-        let opts = VpcdOptions { addr: format!("127.0.0.1:{VPCD_PORT}"), ..VpcdOptions::default() };
+        let opts = VpcdOptions {
+            addr: format!("127.0.0.1:{VPCD_PORT}"),
+            ..VpcdOptions::default()
+        };
         let thread = {
             let stop = stop.clone();
-            std::thread::Builder::new().name("vcard".into()).spawn(move || {
-                if let Err(e) = vpcd::run(&mut chip, &opts, &stop, |_| {}) {
-                    eprintln!("virtual card: {e}");
-                }
-            })?
+            std::thread::Builder::new()
+                .name("vcard".into())
+                .spawn(move || {
+                    if let Err(e) = vpcd::run(&mut chip, &opts, &stop, |_| {}) {
+                        eprintln!("virtual card: {e}");
+                    }
+                })?
         };
-        let rig = Self { card: Some((stop, thread)), trust, profile: loaded, _pcscd: pcscd };
+        let rig = Self {
+            card: Some((stop, thread)),
+            trust,
+            profile: loaded,
+            _pcscd: pcscd,
+        };
         wait_for_card(VPCD_READER, true, CARD_TIMEOUT)?;
         Ok(rig)
     }

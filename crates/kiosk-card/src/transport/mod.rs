@@ -30,6 +30,22 @@ pub trait CardTransport: Send {
     }
 }
 
+/// Lets a caller lend a transport to a protocol and keep it afterwards (e.g. to resume a read
+/// on the same card).
+impl<T: CardTransport + ?Sized> CardTransport for &mut T {
+    fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>> {
+        (**self).transmit_raw(command)
+    }
+
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+
+    fn extended_length(&self) -> Option<bool> {
+        (**self).extended_length()
+    }
+}
+
 impl<T: CardTransport + ?Sized> CardTransport for Box<T> {
     fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>> {
         (**self).transmit_raw(command)

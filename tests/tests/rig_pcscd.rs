@@ -1,6 +1,8 @@
 //! The rig's pcscd: started (or reused), offers the vpcd reader, and is stopped only if the rig
 //! started it. Needs the Debian packages pcscd and vsmartcard-vpcd (deploy/dev-setup.sh).
 
+#![allow(clippy::unwrap_used)] // test helpers may panic: a panic is a failed test
+
 use kiosk_tests::pcscd::{Pcscd, VPCD_READER};
 
 #[test]

@@ -22,6 +22,8 @@ const SOCKET: &str = "/run/pcscd/pcscd.comm";
 const LOCK: &str = "/tmp/kiosk-card-rig.lock";
 const PID_FILE: &str = "/tmp/kiosk-card-rig.pcscd.pid";
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a rig waits for another to finish.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A pcscd serving the vpcd reader, held under the machine-wide rig lock.
 pub struct Pcscd {
@@ -48,7 +50,22 @@ impl Pcscd {
             .write(true)
             .open(LOCK)
             .with_context(|| format!("opening the rig lock {LOCK}"))?;
-        lock.lock().with_context(|| format!("locking {LOCK}"))?;
+        // Bounded, so a rig held by a stuck test fails the next one instead of hanging it.
+        let deadline = Instant::now() + LOCK_TIMEOUT;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    bail!("another card rig held {LOCK} for {LOCK_TIMEOUT:?}");
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("locking {LOCK}"));
+                }
+            }
+        }
 
         let log = std::env::temp_dir().join(format!("kiosk-rig-pcscd-{}.log", std::process::id()));
         stop_orphan();
@@ -276,12 +293,14 @@ pub fn wait_for_card(reader: &str, present: bool, timeout: Duration) -> Result<(
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match ctx.get_status_change(left, &mut states) {
-            Ok(()) | Err(pcsc::Error::Timeout) => {}
+            Ok(()) => {
+                // (State::UNAWARE is zero, so it cannot be tested with `contains`.)
+                if states[0].event_state().contains(pcsc::State::PRESENT) == present {
+                    return Ok(());
+                }
+            }
+            Err(pcsc::Error::Timeout) => {}
             Err(e) => bail!("waiting for {reader}: {e}"),
-        }
-        let ev = states[0].event_state();
-        if ev.contains(pcsc::State::PRESENT) == present && !ev.contains(pcsc::State::UNAWARE) {
-            return Ok(());
         }
         if Instant::now() >= deadline {
             bail!(

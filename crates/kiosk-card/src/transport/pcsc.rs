@@ -24,7 +24,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) fn map_error(e: pcsc::Error) -> Error {
     use pcsc::Error as P;
     match e {
-        P::NoSmartcard | P::RemovedCard | P::UnpoweredCard => Error::CardRemoved,
+        // vpcd (and some USB readers) report a card pulled mid-APDU as a failed transaction.
+        P::NoSmartcard | P::RemovedCard | P::UnpoweredCard | P::NotTransacted => Error::CardRemoved,
         P::ResetCard => {
             Error::Transport("card was reset by another application; session lost".into())
         }
@@ -190,10 +191,12 @@ fn worker(name: CString, requests: mpsc::Receiver<Exchange>, ready: mpsc::Sender
     let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
     // Ends when the transport is dropped (the sender goes away).
     for Exchange { command, answer } in requests {
-        let result = card
-            .transmit(&command, &mut buf)
-            .map(<[u8]>::to_vec)
-            .map_err(map_error);
+        let result = match card.transmit(&command, &mut buf) {
+            // An answer without a status word: the card went away during the exchange.
+            Ok(answer) if answer.len() < 2 => Err(Error::CardRemoved),
+            Ok(answer) => Ok(answer.to_vec()),
+            Err(e) => Err(map_error(e)),
+        };
         let _ = answer.send(result);
     }
 }

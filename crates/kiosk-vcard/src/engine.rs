@@ -113,7 +113,10 @@ impl Chip {
         self.apdu_count
     }
 
-    /// Sets the faults in-process.
+    /// Sets the faults in-process. Only the faults of the chip's behaviour take effect here
+    /// (`removed-mid-read`, `no-extended-length`, `slow`); those that change its content or
+    /// keys (`corrupt-dg`, `cloned-chip`, `wrong-password`) are applied by
+    /// [`crate::personalise::personalise`].
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
     }

@@ -240,7 +240,7 @@ impl Profile {
         let raw: RawProfile = match format {
             Format::Toml => toml::from_str(text).map_err(|e| Error::ProfileSyntax {
                 path: PathBuf::new(),
-                message: e.message().to_owned(),
+                message: toml_reason(&e, text),
             })?,
             Format::Json => serde_json::from_str(text).map_err(|e| Error::ProfileSyntax {
                 path: PathBuf::new(),
@@ -395,6 +395,25 @@ pub enum Format {
     Json,
 }
 
+/// toml's message names unknown and missing keys, but quotes the value of a wrongly typed one
+/// (`invalid type: integer `1099…``): keep the former, replace the latter by its line.
+fn toml_reason(e: &toml::de::Error, text: &str) -> String {
+    let msg = e.message();
+    if msg.starts_with("unknown field") || msg.starts_with("missing field") {
+        return msg.to_owned();
+    }
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1;
+            format!("invalid value or syntax on line {line}")
+        }
+        None => "invalid value or syntax".to_owned(),
+    }
+}
+
 fn json_reason(e: &serde_json::Error) -> String {
     // serde_json's message for unknown keys names the key; for type errors it may quote the
     // value, so keep only the part before ", expected" / at the first colon-quoted value.
@@ -546,6 +565,19 @@ mother = "Trần Thị Cúc"
             msg.contains("`id`") && !msg.contains("00109901234X"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn type_errors_give_the_line_not_the_value() {
+        let err = Profile::parse(&with("id", "1099012345"), Format::Toml, None).unwrap_err();
+        let msg = err.to_string();
+        assert!(!msg.contains("1099012345"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+        let json = r#"{"id": 1099012345}"#;
+        let msg = Profile::parse(json, Format::Json, None)
+            .unwrap_err()
+            .to_string();
+        assert!(!msg.contains("1099012345"), "{msg}");
     }
 
     #[test]

@@ -43,4 +43,4 @@ pub use error::{Error, Result};
 pub use fault::{Fault, Faults};
 pub use personalise::{Options, Personalised, personalise};
 pub use profile::Profile;
-pub use transport::InProcessCard;
+pub use transport::{CardHandle, InProcessCard};

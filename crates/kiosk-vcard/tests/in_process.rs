@@ -149,7 +149,7 @@ fn no_expiry_card_opens_with_its_mrz_spelling() {
 
 #[test]
 fn extended_length_and_offsets_above_32767() {
-    let (mut card, _, profile) = new_card("khanh.toml", Faults::none());
+    let (card, _, profile) = new_card("khanh.toml", Faults::none());
     // A 40 000-byte DG2 stands in for a large photo.
     let big: Vec<u8> = (0..40_000u32).map(|i| (i % 253) as u8).collect();
     let dg2 = kiosk_card::tlv::encode(0x75, &big[..39_996]);

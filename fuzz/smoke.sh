@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-10}"
-targets=(tlv com dg1 dg2 dg13 sod)
+targets=(tlv com dg1 dg2 dg13 sod pa_spki pa_trust pa_sod)
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -s none
 work="$(mktemp -d)"

@@ -133,6 +133,18 @@ pub fn check_is_ca(csca: &Certificate) -> Result<()> {
     }
 }
 
+/// Checks that a DS certificate may sign: when keyUsage is present (ICAO 9303-12 makes it
+/// mandatory) it must include digitalSignature.
+pub fn check_signs_documents(ds: &Certificate) -> Result<()> {
+    match ds.tbs_certificate().get_extension::<KeyUsage>() {
+        Ok(Some((_, ku))) if !ku.0.contains(KeyUsages::DigitalSignature) => {
+            Err(chain("DS key usage lacks digitalSignature"))
+        }
+        Err(e) => Err(chain(format!("DS keyUsage unreadable: {e}"))),
+        _ => Ok(()),
+    }
+}
+
 /// Verifies `cert`'s signature with `issuer`'s key; returns the algorithm used.
 pub fn verify_certificate_signature(
     cert: &Certificate,
@@ -179,6 +191,7 @@ pub fn verify_ds_certificate(
         )));
     }
     check_is_ca(csca)?;
+    check_signs_documents(ds)?;
     let (algorithm, csca_key) = verify_certificate_signature(ds, csca).map_err(|e| match e {
         Error::SignatureMismatch { algorithm } => chain(format!(
             "DS certificate signature does not verify ({algorithm})"
@@ -346,6 +359,38 @@ pub(crate) mod tests {
             matches!(err, Error::Chain(ref m) if m.contains("does not verify")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_certificate_without_digital_signature_usage_cannot_act_as_ds() {
+        let now = SystemTime::now();
+        let pki = test_pki("CN=CSCA Test,C=VN", now);
+        // A sub-CA certificate (keyCertSign only) under the CSCA, presented as the DS.
+        let key = ec_key(
+            NamedCurve::P256,
+            HashAlgorithm::Sha256,
+            ParametersForm::Named,
+        );
+        let csca_key = ec_key(
+            NamedCurve::P256,
+            HashAlgorithm::Sha256,
+            ParametersForm::Named,
+        );
+        let name = Name::from_str("CN=CSCA Usage,C=VN").unwrap();
+        let req = |subject: &str, ca| CertificateRequest {
+            subject: Name::from_str(subject).unwrap(),
+            serial: vec![9],
+            not_before: now - YEAR,
+            not_after: now + YEAR,
+            ca,
+        };
+        let csca = issue_certificate(&req("CN=CSCA Usage,C=VN", true), &csca_key, None).unwrap();
+        let sub = issue_certificate(&req("CN=Sub CA,C=VN", true), &key, Some((&name, &csca_key)))
+            .unwrap();
+        let err = verify_ds_certificate(&sub, &csca, "t", now, None).unwrap_err();
+        assert!(err.to_string().contains("lacks digitalSignature"), "{err}");
+        // The genuine DS has it.
+        verify_ds_certificate(&pki.ds, &pki.csca, "t", now, None).unwrap();
     }
 
     #[test]

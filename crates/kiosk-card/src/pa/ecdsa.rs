@@ -105,8 +105,10 @@ pub fn parse_ec_parameters(params: &Any) -> Result<(Curve, ParametersForm)> {
             let spec: SpecifiedEcDomain = params
                 .decode_as()
                 .map_err(|e| asn1("SpecifiedECDomain", e))?;
-            if spec.version != 1 {
-                return Err(asn1("SpecifiedECDomain", "version is not 1"));
+            // ecpVer1 (RFC 3279, ICAO); X9.62-2005's ecpVer2/3 only add meaning to the seed,
+            // which we do not use.
+            if !(1..=3).contains(&spec.version) {
+                return Err(asn1("SpecifiedECDomain", "version is not 1, 2 or 3"));
             }
             if spec.field_id.field_type != ID_PRIME_FIELD {
                 return Err(Error::UnsupportedAlgorithm {

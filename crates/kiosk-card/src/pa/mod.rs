@@ -344,6 +344,66 @@ mod tests {
         );
     }
 
+    /// Re-signs `sod` after adding a `signingTime` attribute, as a Document Signer might.
+    fn with_signing_time(sod: &Sod, key: &SigningKey, at: SystemTime) -> Sod {
+        use cms::content_info::ContentInfo;
+        use der::Any;
+        use der::asn1::SetOfVec;
+        use x509_cert::attr::Attribute;
+        let mut sd = sod.signed_data().clone();
+        let mut info = sd.signer_infos.0.iter().next().unwrap().clone();
+        let mut attrs = info.signed_attrs.clone().unwrap();
+        let time = x509_cert::time::Time::try_from(at).unwrap();
+        attrs
+            .insert(Attribute {
+                oid: ID_SIGNING_TIME,
+                values: SetOfVec::try_from(vec![Any::encode_from(&time).unwrap()]).unwrap(),
+            })
+            .unwrap();
+        info.signature =
+            der::asn1::OctetString::new(key.sign(&attrs.to_der().unwrap()).unwrap()).unwrap();
+        info.signed_attrs = Some(attrs);
+        sd.signer_infos = cms::signed_data::SignerInfos(SetOfVec::try_from(vec![info]).unwrap());
+        let ci = ContentInfo {
+            content_type: sod::ID_SIGNED_DATA,
+            content: Any::encode_from(&sd).unwrap(),
+        };
+        let bytes = crate::tlv::encode(0x77, &ci.to_der().unwrap());
+        Sod::decode(&bytes).unwrap()
+    }
+
+    #[test]
+    fn signing_time_is_read_and_checked_against_the_certificates() {
+        let now = SystemTime::now();
+        let pki = test_pki("CN=CSCA Test,C=VN", now);
+        let plain = sod_signed_by(&pki, &pki.ds_key);
+        assert_eq!(signing_time(&plain), None);
+        let trust = store_with(&pki);
+
+        // Signed a month ago (inside both validity periods): everything passes.
+        let month = std::time::Duration::from_secs(30 * 24 * 3600);
+        let sod = with_signing_time(&plain, &pki.ds_key, now - month);
+        let t = signing_time(&sod).unwrap();
+        let diff = (now - month)
+            .duration_since(t)
+            .unwrap_or_else(|e| e.duration());
+        assert!(diff < std::time::Duration::from_secs(1), "{diff:?}");
+        let v = passive_authentication(&sod, &[(1, DG1)], &trust, now);
+        assert!(v.passive_authentication_passed(), "{v}");
+
+        // "Signed" two years ago, before the DS certificate existed: the chain fails on it.
+        let sod = with_signing_time(&plain, &pki.ds_key, now - 2 * crate::pa::chain::tests::YEAR);
+        let v = passive_authentication(&sod, &[(1, DG1)], &trust, now);
+        assert!(v.sod_signature.is_passed(), "{v}");
+        assert_eq!(
+            v.ds_certificate_chain
+                .reason()
+                .map(|r| r.contains("not yet valid at the SOD signing time")),
+            Some(true),
+            "{v}"
+        );
+    }
+
     /// The BSI TR-03105-5 reference SOD (RSASSA-PSS, SHA-256) from a real issuing system: the
     /// DG1 hash and the SOD signature verify; no CSCA is configured for it.
     #[test]

@@ -491,6 +491,40 @@ mod tests {
     }
 
     #[test]
+    fn key_type_oids_take_the_hash_from_the_signer_info() {
+        for (key_oid, expected) in [
+            (
+                RSA_ENCRYPTION,
+                SignatureAlgorithm::RsaPkcs1v15 {
+                    hash: HashAlgorithm::Sha384,
+                },
+            ),
+            (
+                ID_EC_PUBLIC_KEY,
+                SignatureAlgorithm::Ecdsa {
+                    hash: HashAlgorithm::Sha384,
+                    format: SignatureFormat::Der,
+                },
+            ),
+        ] {
+            let id = AlgorithmIdentifierOwned {
+                oid: key_oid,
+                parameters: None,
+            };
+            assert_eq!(
+                SignatureAlgorithm::from_algorithm_identifier(&id, Some(HashAlgorithm::Sha384))
+                    .unwrap(),
+                expected
+            );
+            let err = SignatureAlgorithm::from_algorithm_identifier(&id, None).unwrap_err();
+            assert!(
+                err.to_string().contains("without a digest algorithm"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn verify_dispatches_ecdsa_explicit_brainpool512_with_sha512() {
         let curve = Curve::named(NamedCurve::BrainpoolP512r1).unwrap();
         let key = EcPrivateKey::generate(curve, ParametersForm::Explicit, &mut rng()).unwrap();

@@ -113,7 +113,10 @@ impl Chip {
         self.apdu_count
     }
 
-    /// Sets the faults in-process.
+    /// Sets the faults in-process. Only the faults of the chip's behaviour take effect here
+    /// (`removed-mid-read`, `no-extended-length`, `slow`); those that change its content or
+    /// keys (`corrupt-dg`, `cloned-chip`, `wrong-password`) are applied by
+    /// [`crate::personalise::personalise`].
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
     }
@@ -169,14 +172,11 @@ impl Chip {
         // Under SM the refusal is a protected 6700 and the session stays: the reader can step
         // down to short lengths without re-opening the card.
         if refuses_extended && (outer_extended || inner.le.is_some_and(|le| le > 256)) {
-            let wrapped = self.wrap(
-                &inner,
-                ResponseApdu::new(Vec::new(), StatusWord::WRONG_LENGTH),
-            );
+            let wrapped = self.wrap(ResponseApdu::new(Vec::new(), StatusWord::WRONG_LENGTH));
             return self.finish(&inner, wrapped);
         }
         let (resp, rekey) = self.dispatch(&inner);
-        let wrapped = self.wrap(&inner, resp);
+        let wrapped = self.wrap(resp);
         if let Some(keys) = rekey {
             // Chip Authentication: this answer still goes under the old keys.
             self.sm = Some(ChipSm::new(keys));
@@ -191,7 +191,7 @@ impl Chip {
         self.protocols = Protocols::new(&self.keys);
     }
 
-    fn wrap(&mut self, _cmd: &CommandApdu, resp: ResponseApdu) -> Vec<u8> {
+    fn wrap(&mut self, resp: ResponseApdu) -> Vec<u8> {
         match self.sm.as_mut() {
             Some(channel) => match channel.wrap_response(&resp) {
                 Ok(wrapped) => wrapped,

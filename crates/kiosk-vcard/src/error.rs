@@ -42,12 +42,6 @@ pub enum Error {
     /// vpcd sent a frame that breaks its framing.
     #[error("vpcd {addr}: {what}")]
     VpcdProtocol { addr: String, what: &'static str },
-    /// Writing the trust material failed.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
 }
 
 impl Error {

@@ -11,6 +11,19 @@
 //! The protocol steps themselves (secure messaging, BAC, PACE, CA, AA), the LDS encoders and
 //! the explicit-curve ECDSA come from `kiosk-card`; this crate calls them from the chip's side.
 //! All data it carries is fictional; the keys are generated from a seed and are test keys.
+//!
+//! Use from a test (in-process, no pcscd):
+//!
+//! ```text
+//! let profile = Profile::load(Path::new("crates/kiosk-vcard/profiles/an.toml"))?;
+//! let opts = Options { seed: 1, faults: Faults::none().with(Fault::CorruptDg), ..Default::default() };
+//! let Personalised { chip, pki } = personalise(&profile, &opts)?;
+//! let card = InProcessCard::new(chip);          // a kiosk_card::CardTransport
+//! let csca_pem = pki.csca_pem()?;               // trust this to verify the SOD
+//! ```
+//!
+//! From the command line (the card rig): `kiosk-vcard --profile FILE --write-trust DIR
+//! [--vpcd 127.0.0.1:35963] [--fault NAME]... [--seed N] [--aa ecdsa|rsa1024|rsa2048]`.
 
 pub mod auth;
 pub mod engine;
@@ -30,4 +43,4 @@ pub use error::{Error, Result};
 pub use fault::{Fault, Faults};
 pub use personalise::{Options, Personalised, personalise};
 pub use profile::Profile;
-pub use transport::InProcessCard;
+pub use transport::{CardHandle, InProcessCard};

@@ -34,41 +34,23 @@ impl std::fmt::Debug for Date {
 }
 
 impl Date {
-    /// Parses `DD/MM/YYYY` with a real calendar check (leap years included).
+    /// Parses `DD/MM/YYYY` with the calendar rules of `kiosk_card::cccd::Date` (leap years
+    /// included), limited to the years a living citizen's card can carry.
     pub fn parse(text: &str, key: &'static str) -> Result<Self> {
-        let bad = |reason: &'static str| Error::ProfileInvalid { key, reason };
-        let b = text.as_bytes();
-        if b.len() != 10 || b[2] != b'/' || b[5] != b'/' {
-            return Err(bad("must be a date written DD/MM/YYYY"));
-        }
-        let num = |s: &[u8]| -> Result<u16> {
-            if s.iter().all(u8::is_ascii_digit) {
-                Ok(s.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
-            } else {
-                Err(bad("must be a date written DD/MM/YYYY"))
-            }
-        };
-        let (day, month, year) = (num(&b[0..2])?, num(&b[3..5])?, num(&b[6..10])?);
-        if !(1900..=2099).contains(&year) {
-            return Err(bad("year must be between 1900 and 2099"));
-        }
-        if !(1..=12).contains(&month) {
-            return Err(bad("month must be 01..12"));
-        }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-        let days = match month {
-            2 if leap => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        };
-        if day == 0 || day > days {
-            return Err(bad("day does not exist in that month"));
+        let d = kiosk_card::cccd::Date::parse_dmy(text).map_err(|_| Error::ProfileInvalid {
+            key,
+            reason: "must be an existing date written DD/MM/YYYY",
+        })?;
+        if !(1900..=2099).contains(&d.year) {
+            return Err(Error::ProfileInvalid {
+                key,
+                reason: "year must be between 1900 and 2099",
+            });
         }
         Ok(Self {
-            year,
-            month: month as u8,
-            day: day as u8,
+            year: d.year,
+            month: d.month,
+            day: d.day,
         })
     }
 
@@ -190,24 +172,8 @@ impl std::fmt::Debug for Profile {
     }
 }
 
-/// Masks an ID number for logs: first 4 and last 2 characters kept (`0010******45`).
-pub fn mask_id(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() < 8 {
-        return "*".repeat(chars.len());
-    }
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < 4 || i >= chars.len() - 2 {
-                *c
-            } else {
-                '*'
-            }
-        })
-        .collect()
-}
+/// Masks an ID number for logs (`0010******45`): `kiosk_card`'s one formatter.
+pub use kiosk_card::cccd::mask_id;
 
 impl Profile {
     /// Reads a profile from a `.toml` or `.json` file; the photo path is relative to the file.
@@ -240,7 +206,7 @@ impl Profile {
         let raw: RawProfile = match format {
             Format::Toml => toml::from_str(text).map_err(|e| Error::ProfileSyntax {
                 path: PathBuf::new(),
-                message: e.message().to_owned(),
+                message: toml_reason(&e, text),
             })?,
             Format::Json => serde_json::from_str(text).map_err(|e| Error::ProfileSyntax {
                 path: PathBuf::new(),
@@ -258,9 +224,8 @@ impl Profile {
     fn validate(raw: &RawProfile, base: Option<&Path>) -> Result<Self> {
         let bad = |key: &'static str, reason: &'static str| Error::ProfileInvalid { key, reason };
 
-        if raw.id.len() != 12 || !raw.id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("id", "must be exactly 12 digits"));
-        }
+        let id = kiosk_card::cccd::CitizenId::parse(&raw.id)
+            .map_err(|_| bad("id", "must be a 12-digit CCCD number"))?;
         let date_of_birth = Date::parse(&raw.date_of_birth, "date_of_birth")?;
         // "Nữ" precomposed (NFC) or decomposed (NFD) alike.
         let sex = match raw.sex.trim() {
@@ -268,25 +233,18 @@ impl Profile {
             "N\u{1EEF}" | "N\u{1B0}\u{303}" | "Nu\u{31B}\u{303}" => Sex::Female,
             _ => return Err(bad("sex", "must be \"Nam\" or \"Nữ\"")),
         };
-        // Digit 4 encodes century and sex (0/1: 1900s, 2/3: 2000s; even male, odd female),
-        // digits 5-6 the year of birth.
-        let century_sex = raw.id.as_bytes()[3] - b'0';
-        let century = 1900 + 100 * u16::from(century_sex / 2);
-        let id_sex = if century_sex.is_multiple_of(2) {
-            Sex::Male
-        } else {
-            Sex::Female
+        // Digit 4 encodes century and sex, digits 5-6 the year of birth.
+        let id_sex = match id.sex() {
+            kiosk_card::cccd::Sex::Male => Sex::Male,
+            kiosk_card::cccd::Sex::Female => Sex::Female,
         };
-        let id_year = century
-            + u16::from(raw.id.as_bytes()[4] - b'0') * 10
-            + u16::from(raw.id.as_bytes()[5] - b'0');
         if id_sex != sex {
             return Err(bad(
                 "id",
                 "digit 4 (century and sex) disagrees with the key `sex`",
             ));
         }
-        if id_year != date_of_birth.year {
+        if id.birth_year() != date_of_birth.year {
             return Err(bad(
                 "id",
                 "digits 4-6 (century and year of birth) disagree with the key `date_of_birth`",
@@ -393,6 +351,25 @@ impl Profile {
 pub enum Format {
     Toml,
     Json,
+}
+
+/// toml's message names unknown and missing keys, but quotes the value of a wrongly typed one
+/// (`invalid type: integer `1099…``): keep the former, replace the latter by its line.
+fn toml_reason(e: &toml::de::Error, text: &str) -> String {
+    let msg = e.message();
+    if msg.starts_with("unknown field") || msg.starts_with("missing field") {
+        return msg.to_owned();
+    }
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1;
+            format!("invalid value or syntax on line {line}")
+        }
+        None => "invalid value or syntax".to_owned(),
+    }
 }
 
 fn json_reason(e: &serde_json::Error) -> String {
@@ -546,6 +523,19 @@ mother = "Trần Thị Cúc"
             msg.contains("`id`") && !msg.contains("00109901234X"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn type_errors_give_the_line_not_the_value() {
+        let err = Profile::parse(&with("id", "1099012345"), Format::Toml, None).unwrap_err();
+        let msg = err.to_string();
+        assert!(!msg.contains("1099012345"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+        let json = r#"{"id": 1099012345}"#;
+        let msg = Profile::parse(json, Format::Json, None)
+            .unwrap_err()
+            .to_string();
+        assert!(!msg.contains("1099012345"), "{msg}");
     }
 
     #[test]

@@ -96,6 +96,18 @@ fn every_sample_profile_loads_and_personalises() {
             chip.files().get(kiosk_vcard::fs::Ef::Sod).is_some(),
             "{name}"
         );
+        // The sample's MRZ expiry is one the reader tries from the ID, DOB and issue date alone
+        // (the renewal ages of the law), so BAC by ID works on every sample.
+        let date = |d: kiosk_vcard::profile::Date| {
+            kiosk_card::cccd::Date::new(d.year, d.month, d.day).unwrap()
+        };
+        let candidates =
+            kiosk_card::cccd::expiry_candidates(date(p.date_of_birth), date(p.issue_date));
+        assert!(
+            candidates.contains(&p.mrz_expiry()),
+            "{name}: {} not in {candidates:?}",
+            p.mrz_expiry()
+        );
     }
 }
 

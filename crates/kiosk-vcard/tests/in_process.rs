@@ -149,12 +149,12 @@ fn no_expiry_card_opens_with_its_mrz_spelling() {
 
 #[test]
 fn extended_length_and_offsets_above_32767() {
-    let (mut card, _, profile) = new_card("khanh.toml", Faults::none());
+    let (card, _, profile) = new_card("khanh.toml", Faults::none());
     // A 40 000-byte DG2 stands in for a large photo.
     let big: Vec<u8> = (0..40_000u32).map(|i| (i % 253) as u8).collect();
     let dg2 = kiosk_card::tlv::encode(0x75, &big[..39_996]);
     assert_eq!(dg2.len(), 40_000);
-    card.chip_mut().files_mut().put(Ef::Dg2, dg2.clone());
+    card.with_chip(|c| c.files_mut().put(Ef::Dg2, dg2.clone()));
     let mut ch = open_pace(card, &Password::can(&profile.can())).unwrap();
     // Extended READ BINARY of 30 000 bytes at a time.
     assert_eq!(read_file(&mut ch, 0x02, 30_000).unwrap(), dg2);
@@ -235,15 +235,17 @@ fn fault_removed_mid_read_reports_a_removed_card_during_dg2() {
     assert!(read_file(&mut ch, 0x0D, 223).is_ok());
     let err = read_file(&mut ch, 0x02, 223).unwrap_err();
     assert!(matches!(err, Error::CardRemoved), "{err:?}");
-    // And it stays gone until re-inserted.
-    let mut card = ch.into_inner();
+    // And it stays gone until re-inserted, through a handle while the reader holds the card.
+    let handle = ch.inner_mut().handle();
     assert!(matches!(
-        card.transmit_raw(&[0, 0xA4, 0, 0x0C]),
+        ch.inner_mut().transmit_raw(&[0, 0xA4, 0, 0x0C]),
         Err(Error::CardRemoved)
     ));
-    card.chip_mut().reinsert();
+    handle.reinsert();
+    let card = ch.into_inner();
     let mut ch = open_pace(card, &Password::can(&profile.can())).unwrap();
     assert!(read_file(&mut ch, 0x02, 223).is_ok());
+    assert!(handle.with_chip(|c| c.apdu_count()) > 0);
 
     // A reader that asks for the whole photo at once still never gets it.
     let (card, _, profile) = new_card(
@@ -285,7 +287,7 @@ fn fault_slow_still_answers_correctly() {
         }),
     );
     assert_eq!(
-        card.chip().delay_per_apdu(),
+        card.with_chip(|c| c.delay_per_apdu()),
         Some(std::time::Duration::from_millis(1))
     );
     let mut ch = open_pace(card, &Password::can(&profile.can())).unwrap();
@@ -345,7 +347,7 @@ fn kiosk_card_reader_reads_with_and_without_extended_length() {
     for faults in [Faults::none(), Faults::none().with(Fault::NoExtendedLength)] {
         let refuses = faults.has("no-extended-length");
         let (card, pki, profile) = new_card("khanh.toml", faults);
-        let expected_dg2 = card.chip().files().get(Ef::Dg2).unwrap().to_vec();
+        let expected_dg2 = card.with_chip(|c| c.files().get(Ef::Dg2).unwrap().to_vec());
         let mut access = establish(
             card,
             &[Password::can(&profile.can())],

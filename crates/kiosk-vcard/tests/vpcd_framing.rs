@@ -231,3 +231,31 @@ fn waits_for_vpcd_with_backoff_then_attaches() {
     assert_eq!(next_event(&running), Event::Attached);
     assert_eq!(stop(running), Exit::Stopped);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// Whatever vpcd sends, every frame of two bytes or more gets exactly one answer, control
+    /// codes only the ATR request, and the card is still there afterwards.
+    #[test]
+    fn arbitrary_frames_get_exactly_the_answers_vpcd_expects(
+        frames in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), 1..12)
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let running = start(listener.local_addr().unwrap().to_string(), Faults::none());
+        let mut vpcd = FakeVpcd::accept(&listener);
+        proptest::prop_assert_eq!(next_event(&running), Event::Attached);
+        for f in &frames {
+            vpcd.send(f);
+            match f.as_slice() {
+                [0x04] => proptest::prop_assert_eq!(vpcd.recv().unwrap(), ATR.to_vec()),
+                [] | [_] => {}
+                _ => proptest::prop_assert!(vpcd.recv().unwrap().len() >= 2),
+            }
+        }
+        // A plain SELECT of the applet still works: nothing above wedged the chip.
+        vpcd.send(&[0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01]);
+        proptest::prop_assert_eq!(vpcd.recv().unwrap(), vec![0x90, 0x00]);
+        proptest::prop_assert_eq!(stop(running), Exit::Stopped);
+    }
+}

@@ -1,7 +1,11 @@
 //! Dispatch from the parsed command line to each noun's module.
 
+pub mod qr;
+
 use crate::{Cli, Command};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Qr(args) => qr::run(args, &cli.global),
+    }
 }

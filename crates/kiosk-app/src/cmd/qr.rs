@@ -429,7 +429,7 @@ mod tests {
     #[test]
     fn human_output_masks_the_id() {
         let dir = tempfile::tempdir().unwrap();
-        let card = synth::frame(Class::Clean, (640, 480), 6).unwrap();
+        let card = synth::frame(Class::Clean, (1280, 720), 6).unwrap();
         let files = vec![save(dir.path(), "card.png", &card.frame)];
         let mut out = Vec::new();
         assert_eq!(

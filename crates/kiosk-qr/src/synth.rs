@@ -192,7 +192,7 @@ pub fn card_payload(rng: &mut Rng) -> String {
 /// The QR modules of `bytes` (byte mode, EC level M): `(side, dark[y * side + x])`.
 pub fn qr_modules(bytes: &[u8]) -> Result<(usize, Vec<bool>)> {
     let code = QrCode::with_error_correction_level(bytes, EcLevel::M)
-        .map_err(|e| Error::Bench(format!("QR encoding failed: {e}")))?;
+        .map_err(|e| Error::QrEncode(e.to_string()))?;
     let side = code.width();
     let dark = code
         .to_colors()
@@ -221,7 +221,7 @@ pub fn render_qr(bytes: &[u8], module_px: u32) -> Result<LumaFrame> {
             }
         }
     }
-    let full = u32::try_from(full).map_err(|_| Error::Bench("QR image too large".into()))?;
+    let full = u32::try_from(full).map_err(|_| Error::QrEncode("image too large".into()))?;
     LumaFrame::new(full, full, data)
 }
 

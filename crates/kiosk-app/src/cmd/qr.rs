@@ -105,6 +105,7 @@ pub fn run(args: QrArgs, global: &Global) -> anyhow::Result<()> {
             engine_of(engine.as_deref())?,
             seconds,
             global.json,
+            &mut std::io::stdout().lock(),
         ),
         QrCommand::Bench {
             dir,
@@ -237,6 +238,7 @@ fn watch(
     engine: Engine,
     seconds: Option<u64>,
     as_json: bool,
+    out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let source = open_source(device, folder)?;
     eprintln!(
@@ -267,13 +269,14 @@ fn watch(
                     let mut obj = code_json(&raw);
                     obj["engine"] = json!(engine);
                     obj["ms"] = json!(ms);
-                    println!("{obj}");
+                    writeln!(out, "{obj}")?;
                 } else {
                     match payload {
-                        Ok(p) => println!("{} ({engine}, {ms:.1} ms)", describe(&p)),
-                        Err(e) => println!("unreadable payload: {e} ({engine}, {ms:.1} ms)"),
+                        Ok(p) => writeln!(out, "{} ({engine}, {ms:.1} ms)", describe(&p))?,
+                        Err(e) => writeln!(out, "unreadable payload: {e} ({engine}, {ms:.1} ms)")?,
                     }
                 }
+                out.flush()?;
             }
             Ok(ScanEvent::SourceDown { reason }) => {
                 eprintln!("camera unavailable: {reason} (retrying)")
@@ -424,6 +427,36 @@ mod tests {
         assert!(lines[0]["ms"].as_f64().is_some());
         assert_eq!(lines[1]["error"], "no QR code found");
         assert!(lines[2]["error"].as_str().unwrap().contains("missing.png"));
+    }
+
+    #[test]
+    fn watch_reports_a_code_held_in_view_once() {
+        // A folder source loops over the same frame for 3 seconds: one report, not one per frame.
+        let dir = tempfile::tempdir().unwrap();
+        let card = synth::frame(Class::Clean, (1280, 720), 8).unwrap();
+        save(dir.path(), "card.png", &card.frame);
+        let mut out = Vec::new();
+        watch(
+            "/dev/video0",
+            Some(dir.path().to_owned()),
+            Engine::default_for_build(),
+            Some(3),
+            true,
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["kind"], "card");
+        let expected = String::from_utf8(card.expected.unwrap()).unwrap();
+        assert_eq!(
+            lines[0]["fields"]["name"],
+            expected.split('|').nth(2).unwrap()
+        );
     }
 
     #[test]

@@ -333,10 +333,11 @@ fn bench_cmd(
     }
     let with_code = frames.iter().filter(|f| f.expected.is_some()).count();
     let heading = format!(
-        "### QR decoding\n\nRun {} on {} ({}), commit {}, debug={}: {} frames ({} with a card QR, {} without), one thread.\nDefault engine of this build: {}.",
+        "### QR decoding\n\nRun {} on {} ({}, load average {} at the start), commit {}, debug={}: {} frames ({} with a card QR, {} without), one thread.\nDefault engine of this build: {}.",
         utc_now(),
         machine(),
         std::env::consts::ARCH,
+        load_average(),
         commit(),
         cfg!(debug_assertions),
         frames.len(),
@@ -377,6 +378,14 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     format!("{cpu}, {cores} cores")
+}
+
+/// The 1-minute load average: timings on a busy machine are not comparable to an idle one.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn commit() -> String {

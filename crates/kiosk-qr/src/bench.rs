@@ -144,7 +144,10 @@ pub struct Outcome {
     pub ok: bool,
     /// Some result differed from the expected payload (no-code frames: anything was found).
     pub wrong: bool,
+    /// Wall time.
     pub took: Duration,
+    /// CPU time of the scanning thread (`None` for an outside process).
+    pub cpu: Option<Duration>,
 }
 
 /// One decoder's results over a set.
@@ -175,9 +178,11 @@ pub fn run_engine(engine: Engine, config: &ScanConfig, frames: &[BenchFrame]) ->
         .iter()
         .map(|f| {
             scanner.reset();
+            let cpu = cpu_time::ThreadTime::try_now().ok();
             let t = Instant::now();
             let result = scanner.scan(&f.frame);
             let took = t.elapsed();
+            let cpu = cpu.and_then(|c| c.try_elapsed().ok());
             let found: Vec<Vec<u8>> = result.codes.into_iter().map(|c| c.bytes).collect();
             let (ok, wrong) = judge(f.expected.as_deref(), &found);
             Outcome {
@@ -186,6 +191,7 @@ pub fn run_engine(engine: Engine, config: &ScanConfig, frames: &[BenchFrame]) ->
                 ok,
                 wrong,
                 took,
+                cpu,
             }
         })
         .collect();
@@ -270,6 +276,7 @@ pub fn run_zbar(frames: &[BenchFrame], scratch: &Path) -> Result<Report> {
                 ok,
                 wrong,
                 took,
+                cpu: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -344,6 +351,18 @@ impl Report {
             .collect();
         median_p95(&t)
     }
+
+    /// Median and p95 CPU ms of the scanning thread over every frame of one size (`None` when
+    /// not measured, e.g. for an outside process).
+    pub fn cpu_times(&self, size: (u32, u32)) -> Option<(f64, f64)> {
+        let t: Option<Vec<Duration>> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.size == size)
+            .map(|o| o.cpu)
+            .collect();
+        median_p95(&t?)
+    }
 }
 
 fn pct(n: usize, d: usize) -> String {
@@ -374,18 +393,24 @@ pub fn markdown(reports: &[Report], heading: &str) -> String {
         "| decoder | success (frames with a code) | wrong payloads | {} |",
         sizes
             .iter()
-            .map(|s| format!("median / p95 ms {}×{}", s.0, s.1))
+            .map(|s| format!(
+                "wall ms {w}×{h} median / p95 | CPU ms {w}×{h} median / p95",
+                w = s.0,
+                h = s.1
+            ))
             .collect::<Vec<_>>()
             .join(" | ")
     );
-    let _ = writeln!(md, "|---|---|---|{}", "---|".repeat(sizes.len()));
+    let _ = writeln!(md, "|---|---|---|{}", "---|".repeat(2 * sizes.len()));
     for r in reports {
         let s = r.summary();
         let times: Vec<String> = sizes
             .iter()
             .map(|sz| {
-                r.times(*sz)
-                    .map_or("–".into(), |(m, p)| format!("{m:.2} / {p:.2}"))
+                let cell = |t: Option<(f64, f64)>| {
+                    t.map_or("–".into(), |(m, p)| format!("{m:.2} / {p:.2}"))
+                };
+                format!("{} | {}", cell(r.times(*sz)), cell(r.cpu_times(*sz)))
             })
             .collect();
         let _ = writeln!(

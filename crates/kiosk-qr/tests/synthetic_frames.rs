@@ -33,13 +33,14 @@ type Tally = BTreeMap<Class, (usize, usize)>;
 /// Scans `per_class` frames of every class at both sizes; returns (decoded, total) per class and
 /// a description of every wrong payload.
 fn run_set(engine: Engine, per_class: usize) -> (Tally, Vec<String>) {
-    let mut scanner = Scanner::with_engine(engine, ScanConfig::default()).unwrap();
+    let mut scanner =
+        Scanner::with_engine(engine, ScanConfig::default()).expect("engine in this build");
     let mut tally = Tally::new();
     let mut wrong = Vec::new();
     for size in SIZES {
         for class in Class::ALL {
             for i in 0..per_class {
-                let f = synth::frame(class, size, 1000 + i as u64).unwrap();
+                let f = synth::frame(class, size, 1000 + i as u64).expect("frame generated");
                 scanner.reset();
                 let found = scanner.scan(&f.frame).codes;
                 let entry = tally.entry(class).or_default();
@@ -100,7 +101,8 @@ fn rqrr_meets_its_minimum_per_class_with_no_wrong_payload() {
 #[test]
 fn decoded_vietnamese_payload_parses_as_the_card_it_was_made_from() {
     let engine = Engine::default_for_build();
-    let mut scanner = Scanner::with_engine(engine, ScanConfig::default()).unwrap();
+    let mut scanner =
+        Scanner::with_engine(engine, ScanConfig::default()).expect("engine in this build");
     let f = synth::frame(Class::Clean, (1280, 720), 77).unwrap();
     let expected = f.expected.clone().unwrap();
     let codes = scanner.scan(&f.frame).codes;

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::frame::LumaFrame;
@@ -39,7 +39,7 @@ pub trait Decoder {
 }
 
 /// The engines this crate knows, selectable by config (`qr.engine = "zxing"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     /// Pure Rust (rqrr): no C++ toolchain needed; slower and needs ≥ 4 px per module.
@@ -98,6 +98,32 @@ impl FromStr for Engine {
             "zxing" | "zxing-cpp" => Ok(Engine::Zxing),
             other => Err(Error::UnknownEngine(other.chars().take(32).collect())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_unknown_is_an_error() {
+        assert_eq!("rqrr".parse::<Engine>().unwrap(), Engine::Rqrr);
+        assert_eq!("zxing".parse::<Engine>().unwrap(), Engine::Zxing);
+        assert!(matches!("zbar".parse::<Engine>(), Err(Error::UnknownEngine(n)) if n == "zbar"));
+        assert!(Engine::available().contains(&Engine::default_for_build()));
+        assert!(Engine::available().contains(&Engine::Rqrr));
+    }
+
+    #[cfg(not(feature = "zxing"))]
+    #[test]
+    fn zxing_absent_is_a_clear_error() {
+        assert!(matches!(
+            Engine::Zxing.build(),
+            Err(Error::EngineNotBuilt {
+                engine: "zxing",
+                ..
+            })
+        ));
     }
 }
 

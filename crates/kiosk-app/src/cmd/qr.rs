@@ -32,7 +32,7 @@ pub enum QrCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Decoder engine: rqrr or zxing (default: the best one in this build).
-        #[arg(long)]
+        #[arg(long, value_parser = ["rqrr", "zxing"])]
         engine: Option<String>,
     },
     /// Show what the camera sees: every new code, camera loss and recovery, and timings.
@@ -44,7 +44,7 @@ pub enum QrCommand {
         #[arg(long)]
         folder: Option<PathBuf>,
         /// Decoder engine: rqrr or zxing.
-        #[arg(long)]
+        #[arg(long, value_parser = ["rqrr", "zxing"])]
         engine: Option<String>,
         /// Stop after this many seconds (default: until interrupted).
         #[arg(long)]

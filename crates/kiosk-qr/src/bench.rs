@@ -183,7 +183,11 @@ pub fn run_engine(engine: Engine, config: &ScanConfig, frames: &[BenchFrame]) ->
             let result = scanner.scan(&f.frame);
             let took = t.elapsed();
             let cpu = cpu.and_then(|c| c.try_elapsed().ok());
-            let found: Vec<Vec<u8>> = result.codes.into_iter().map(|c| c.bytes).collect();
+            let found: Vec<Vec<u8>> = result
+                .codes
+                .into_iter()
+                .map(|mut c| std::mem::take(&mut c.bytes))
+                .collect();
             let (ok, wrong) = judge(f.expected.as_deref(), &found);
             Outcome {
                 class: f.class,

@@ -18,6 +18,13 @@ pub struct Decoded {
     pub corners: Option<[(i32, i32); 4]>,
 }
 
+// The bytes are the citizen's data: wiped when dropped.
+impl Drop for Decoded {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.bytes);
+    }
+}
+
 impl std::fmt::Debug for Decoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

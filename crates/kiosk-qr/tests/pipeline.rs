@@ -47,8 +47,8 @@ fn same_code_reported_once_camera_loss_reported_and_recovered() {
     let kinds: Vec<String> = evs
         .iter()
         .map(|e| match e {
-            ScanEvent::Code { raw, .. } if Some(raw) == a.expected.as_ref() => "A".to_owned(),
-            ScanEvent::Code { raw, .. } if Some(raw) == b.expected.as_ref() => "B".to_owned(),
+            ScanEvent::Code { raw, .. } if Some(&**raw) == a.expected.as_ref() => "A".to_owned(),
+            ScanEvent::Code { raw, .. } if Some(&**raw) == b.expected.as_ref() => "B".to_owned(),
             ScanEvent::Code { .. } => "other code".to_owned(),
             ScanEvent::SourceDown { .. } => "down".to_owned(),
             ScanEvent::SourceUp => "up".to_owned(),
@@ -84,7 +84,7 @@ fn a_bad_payload_is_an_event_with_its_error_and_raw_bytes() {
                 payload: Err(Error::NotUtf8 { .. }),
                 ..
             },
-        ] => assert_eq!(raw, &bytes),
+        ] => assert_eq!(&**raw, &bytes),
         other => panic!("{other:?}"),
     }
 }

@@ -82,6 +82,47 @@ pub fn write_set(dir: &Path, frames: &[SynthFrame]) -> Result<()> {
     std::fs::write(&path, manifest).map_err(io(&path))
 }
 
+/// One manifest line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// A plain file name inside the folder.
+    pub file: String,
+    pub class: Class,
+    pub expected: Option<Vec<u8>>,
+}
+
+/// Parses manifest text; errors say `line: what`.
+pub fn parse_manifest(text: &str) -> std::result::Result<Vec<ManifestEntry>, String> {
+    let mut entries = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let bad = |what: &str| format!("{}: {what}", n + 1);
+        let mut cols = line.split('\t');
+        let (Some(file), Some(class), Some(expected), None) =
+            (cols.next(), cols.next(), cols.next(), cols.next())
+        else {
+            return Err(bad("expected 3 tab-separated columns"));
+        };
+        if file.is_empty() || file.contains(['/', '\\']) || file.starts_with('.') {
+            return Err(bad("file names must be plain names inside the folder"));
+        }
+        let class = Class::parse(class).ok_or_else(|| bad("unknown class"))?;
+        let expected = match expected {
+            "-" => None,
+            hex => Some(from_hex(hex).ok_or_else(|| bad("expected payload is not hex"))?),
+        };
+        entries.push(ManifestEntry {
+            file: file.to_owned(),
+            class,
+            expected,
+        });
+    }
+    Ok(entries)
+}
+
 /// Loads a benchmark folder written by [`write_set`] (or by hand in the same layout).
 pub fn load_set(dir: &Path) -> Result<Vec<BenchFrame>> {
     let path = dir.join(MANIFEST);
@@ -100,33 +141,16 @@ pub fn load_set(dir: &Path) -> Result<Vec<BenchFrame>> {
         source,
     })?;
     let mut frames = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
+    for entry in
+        parse_manifest(&text).map_err(|e| Error::Bench(format!("{}:{e}", path.display())))?
     {
-        let bad = |what: &str| Error::Bench(format!("{}:{}: {what}", path.display(), n + 1));
-        let mut cols = line.split('\t');
-        let (Some(file), Some(class), Some(expected), None) =
-            (cols.next(), cols.next(), cols.next(), cols.next())
-        else {
-            return Err(bad("expected 3 tab-separated columns"));
-        };
-        if file.contains('/') || file.contains("..") {
-            return Err(bad("file names must be plain names inside the folder"));
-        }
-        let class = Class::parse(class).ok_or_else(|| bad("unknown class"))?;
-        let expected = match expected {
-            "-" => None,
-            hex => Some(from_hex(hex).ok_or_else(|| bad("expected payload is not hex"))?),
-        };
-        let file = dir.join(file);
+        let file = dir.join(&entry.file);
         let frame = load_luma(&file)?;
         frames.push(BenchFrame {
             file,
-            class,
+            class: entry.class,
             frame,
-            expected,
+            expected: entry.expected,
         });
     }
     if frames.is_empty() {
@@ -494,6 +518,32 @@ mod tests {
         assert_eq!(judge(Some(b"a"), &[]), (false, false));
         assert_eq!(judge(None, &[]), (true, false));
         assert_eq!(judge(None, &[b"x".to_vec()]), (false, true));
+    }
+
+    #[test]
+    fn manifest_errors_name_the_line() {
+        assert_eq!(parse_manifest("a.png\tclean\t-\n").unwrap().len(), 1);
+        assert_eq!(
+            parse_manifest("a.png\tclean\t-\n\nb.png\tblurry\t-").unwrap_err(),
+            "3: unknown class"
+        );
+        assert_eq!(
+            parse_manifest("a.png\tclean").unwrap_err(),
+            "1: expected 3 tab-separated columns"
+        );
+        assert_eq!(
+            parse_manifest("a.png\tclean\tzz").unwrap_err(),
+            "1: expected payload is not hex"
+        );
+        assert!(parse_manifest("../x.png\tclean\t-").is_err());
+        assert!(parse_manifest("/etc/x.png\tclean\t-").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_manifest_never_panics(text in "[a-z0-9._/\t\n-]{0,200}") {
+            let _ = parse_manifest(&text);
+        }
     }
 
     #[test]

@@ -218,7 +218,10 @@ fn decode(
 
 fn open_source(device: &str, folder: Option<PathBuf>) -> anyhow::Result<Box<dyn FrameSource>> {
     if let Some(dir) = folder {
-        return Ok(Box::new(FileSource::new(&[dir], true)?));
+        // About 15 frames per second, like the camera.
+        return Ok(Box::new(
+            FileSource::new(&[dir], true)?.paced(Duration::from_millis(66)),
+        ));
     }
     #[cfg(feature = "camera")]
     {

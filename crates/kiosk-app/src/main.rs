@@ -43,6 +43,8 @@ pub enum Command {
     /// The chip ID card reader: list readers, watch events, read and verify a card.
     #[command(subcommand)]
     Card(cmd::card::CardCommand),
+    /// QR codes: decode image files, watch the camera, benchmark the engines.
+    Qr(cmd::qr::QrArgs),
 }
 
 fn main() -> std::process::ExitCode {

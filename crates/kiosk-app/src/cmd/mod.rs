@@ -2,11 +2,13 @@
 
 pub mod card;
 pub mod card_read;
+pub mod qr;
 
 use crate::{Cli, Command};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Card(c) => card::run(&cli.global, c),
+        Command::Qr(args) => qr::run(args, &cli.global),
     }
 }

@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup demo test lint bench fmt
+.PHONY: setup demo test lint bench fmt bench-gateway
 
 setup:
 	@bash deploy/dev-setup.sh
@@ -21,5 +21,10 @@ lint: setup
 fmt:
 	$(CARGO) fmt --all
 
-bench: setup
+bench: setup bench-gateway
 	$(CARGO) bench --workspace
+
+# Gateway registrations per second over mTLS on loopback (release build); writes its section of
+# docs/benchmarks.md.
+bench-gateway: setup
+	$(CARGO) run --release -p kiosk-gateway -- bench --output docs/benchmarks.md

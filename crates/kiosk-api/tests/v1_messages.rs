@@ -1,5 +1,8 @@
 //! The v1 types: round trips, strictness, validation, and that arbitrary input never panics.
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use kiosk_api::v1::*;
 use proptest::prelude::*;
 use time::macros::{date, datetime};

@@ -1,5 +1,8 @@
 //! The FHIR R4 transaction Bundle for a clinic visit.
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use kiosk_api::sample;
 use kiosk_api::v1::{KioskId, Ticket};
 use kiosk_gateway::config::FhirConfig;

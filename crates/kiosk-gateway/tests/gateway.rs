@@ -1,6 +1,9 @@
 //! The gateway end to end over mutual TLS on loopback, through `kiosk-api`'s client: tickets,
 //! idempotency, enrolment, identity refusals, catalog, insurance, heartbeat, encryption at rest.
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -116,6 +116,14 @@ enum KioskCommand {
     List,
     /// Revoke a kiosk: all its certificates are refused from now on.
     Revoke { kiosk_id: String },
+    /// Issue a kiosk key and certificate here (tests, demo, a kiosk without a camera): writes
+    /// kiosk.pem, kiosk.key (0600) and ca.pem to --out and prints the kiosk id.
+    Issue {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        label: Option<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -163,6 +171,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(async {
                 let gateway = kiosk_gateway::start(&dir, listen).await?;
                 tracing::info!("listening on {}", gateway.addr);
+                // The bound URL on stdout, so scripts and tests that pass port 0 can read it.
+                println!("{}", gateway.url());
                 let mut term =
                     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                 tokio::select! {
@@ -247,6 +257,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         if k.revoked { "  REVOKED" } else { "" }
                     );
                 }
+            }
+        }
+        Command::Kiosk {
+            command: KioskCommand::Issue { out, label },
+        } => {
+            let creds = ops::issue_kiosk_credentials(&dir, label.as_deref())?;
+            std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+            std::fs::write(out.join("kiosk.pem"), &creds.cert_pem)?;
+            std::fs::write(out.join("ca.pem"), &creds.ca_pem)?;
+            kiosk_gateway::pki::write_secret(&out.join("kiosk.key"), &creds.key_pem)?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"kiosk": creds.kiosk_id, "dir": out})
+                );
+            } else {
+                println!("{}", creds.kiosk_id);
             }
         }
         Command::Kiosk {

@@ -18,6 +18,11 @@ pub struct TestGateway {
 
 impl TestGateway {
     pub async fn start(kind: SiteKind) -> Self {
+        Self::start_with(kind, "").await
+    }
+
+    /// Starts with `extra` TOML appended to the sample configuration.
+    pub async fn start_with(kind: SiteKind, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         ops::init(
             dir.path(),
@@ -29,6 +34,17 @@ impl TestGateway {
             },
         )
         .unwrap();
+        if !extra.is_empty() {
+            let path = dir.path().join("gateway.toml");
+            let text = std::fs::read_to_string(&path).unwrap();
+            // The sample ends with the catalog; drop its [insurance] table if we replace it.
+            let text = if extra.contains("[insurance]") {
+                text.replace("[insurance]\nadapter = \"table\"\n", "")
+            } else {
+                text
+            };
+            std::fs::write(&path, format!("{extra}\n{text}")).unwrap();
+        }
         let gateway = kiosk_gateway::start(dir.path(), "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();

@@ -171,3 +171,21 @@ proptest! {
         prop_assert_eq!(back, reg);
     }
 }
+
+proptest! {
+    #[test]
+    fn trust_material_parsers_never_panic(text in "\\PC{0,300}") {
+        let _ = kiosk_api::pin::parse_fingerprint(&text);
+        let _ = kiosk_api::pin::certs_from_pem(&text);
+        let _ = kiosk_api::pin::key_from_pem(&text);
+        let _ = kiosk_api::client::parse_retry_after(&text, std::time::SystemTime::now());
+    }
+
+    #[test]
+    fn retry_after_seconds_are_clamped(secs in any::<u64>()) {
+        let d = kiosk_api::client::parse_retry_after(&secs.to_string(), std::time::SystemTime::now())
+            .unwrap();
+        prop_assert!(d <= kiosk_api::client::MAX_RETRY_AFTER);
+        prop_assert_eq!(d.as_secs(), secs.min(kiosk_api::client::MAX_RETRY_AFTER.as_secs()));
+    }
+}

@@ -364,6 +364,14 @@ async fn nothing_personal_is_readable_in_the_state_directory() {
         }
     }
     assert!(files >= 5, "expected db, wal, keys and config; saw {files}");
+    use std::os::unix::fs::PermissionsExt;
+    for secret in ["ca.key", "server.key", "data.key"] {
+        let mode = std::fs::metadata(gw.path().join(secret))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{secret}");
+    }
 
     // The operator can still read them back with --with-identity.
     let lines = ops::list_registrations(gw.path(), None, true).unwrap();

@@ -798,7 +798,16 @@ impl fmt::Debug for EnrolRequest {
     }
 }
 
-/// What an enrolled kiosk receives.
+/// `POST /v1/renew`: an enrolled kiosk asks for a new certificate (mutual TLS with the current
+/// one), with a CSR for a new key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewRequest {
+    /// PKCS#10 request, PEM.
+    pub csr_pem: String,
+}
+
+/// What an enrolled (or renewed) kiosk receives.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolResponse {
     pub kiosk_id: KioskId,

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use http_body_util::{BodyExt, Limited};
 use kiosk_api::v1::{
     ApiError, EnrolRequest, EnrolResponse, IdempotencyKey, InsuranceCheckRequest, KioskId,
-    KioskInfo, KioskStatus, Registration, RegistrationKind, SiteConfig, Ticket,
+    KioskInfo, KioskStatus, Registration, RegistrationKind, RenewRequest, SiteConfig, Ticket,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -31,6 +31,7 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(15);
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/enrol", post(enrol))
+        .route("/v1/renew", post(renew))
         .route("/v1/registrations", post(submit_registration))
         .route("/v1/registrations/{key}", get(get_registration))
         .route("/v1/catalog", get(catalog))
@@ -498,13 +499,7 @@ async fn enrol(
         ));
     }
     // Check the CSR before spending the token, so a bad request changes nothing.
-    rcgen::CertificateSigningRequestParams::from_pem(&request.csr_pem).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_csr",
-            format!("certificate request unusable: {e}"),
-        )
-    })?;
+    check_csr(&request.csr_pem)?;
     let token_hash = crate::ops::token_hash(&request.token);
     let store = Arc::clone(&state.store);
     let now = OffsetDateTime::now_utc();
@@ -517,29 +512,80 @@ async fn enrol(
         ));
     };
     let kiosk_id = crate::ops::new_kiosk_id(&token.site_id);
+    let answer = issue(
+        &state,
+        KioskRecord {
+            kiosk_id: kiosk_id.clone(),
+            site_id: token.site_id.clone(),
+            label: request.label.clone(),
+            serial: String::new(),
+            not_after: now,
+            enrolled_at: now,
+            revoked_at: None,
+            last_seen: None,
+            last_status: None,
+        },
+        request.csr_pem.clone(),
+    )
+    .await?;
+    tracing::info!("enrolled kiosk {kiosk_id}");
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+/// A new certificate for an enrolled kiosk, authenticated by its current one.
+async fn renew(
+    State(state): State<Arc<AppState>>,
+    Kiosk(kiosk): Kiosk,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let (request, _): (RenewRequest, _) = read_json(&state, &headers, body).await?;
+    if request.csr_pem.len() > 16 * 1024 {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "csr_pem too long",
+        ));
+    }
+    check_csr(&request.csr_pem)?;
+    let id = kiosk.kiosk_id.clone();
+    let answer = issue(&state, kiosk, request.csr_pem).await?;
+    tracing::info!("renewed certificate of kiosk {id}");
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+fn check_csr(csr_pem: &str) -> Result<(), Problem> {
+    rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
+        .map(|_| ())
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_csr",
+                format!("certificate request unusable: {e}"),
+            )
+        })
+}
+
+/// Signs the CSR for `kiosk`, records the certificate, and builds the answer.
+async fn issue(
+    state: &Arc<AppState>,
+    mut kiosk: KioskRecord,
+    csr_pem: String,
+) -> Result<EnrolResponse, Problem> {
     let lifetime = TimeDuration::days(i64::from(state.config.enrolment.certificate_days));
     let dir = state.dir.clone();
-    let csr = request.csr_pem.clone();
-    let id = kiosk_id.clone();
-    let issued = blocking(move || crate::pki::issue_from_csr(&dir, &csr, &id, lifetime)).await?;
-    let record = KioskRecord {
-        kiosk_id: kiosk_id.clone(),
-        site_id: token.site_id.clone(),
-        label: request.label.clone(),
-        serial: issued.serial.clone(),
-        not_after: issued.not_after,
-        enrolled_at: now,
-        revoked_at: None,
-        last_seen: None,
-        last_status: None,
-    };
+    let id = kiosk.kiosk_id.clone();
+    let issued =
+        blocking(move || crate::pki::issue_from_csr(&dir, &csr_pem, &id, lifetime)).await?;
+    kiosk.serial = issued.serial.clone();
+    kiosk.not_after = issued.not_after;
     let store = Arc::clone(&state.store);
+    let record = kiosk.clone();
     blocking(move || store.put_kiosk(&record)).await?;
     let dir = state.dir.clone();
     let ca = blocking(move || crate::pki::ca_pem(&dir)).await?;
-    tracing::info!("enrolled kiosk {kiosk_id}");
-    let answer = EnrolResponse {
-        kiosk_id: KioskId::new(kiosk_id).map_err(Problem::internal)?,
+    Ok(EnrolResponse {
+        kiosk_id: KioskId::new(kiosk.kiosk_id).map_err(Problem::internal)?,
         certificate_pem: issued.pem,
         ca_certificate_pem: ca,
         certificate_not_after: issued.not_after,
@@ -549,8 +595,7 @@ async fn enrol(
             gateway_url: state.config.site.public_url.clone(),
             display_name: state.config.site.display_name.clone(),
         },
-    };
-    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+    })
 }
 
 #[cfg(test)]

@@ -77,6 +77,7 @@ fn every_example_matches_spec_and_types() {
             check::<Registration>,
         ),
         ("ticket.json", "Ticket", check::<Ticket>),
+        ("renew-request.json", "RenewRequest", check::<RenewRequest>),
         ("catalog.json", "Catalog", check::<Catalog>),
         ("catalog-one-stop.json", "Catalog", check::<Catalog>),
         (
@@ -163,6 +164,7 @@ fn every_path_of_the_router_is_in_the_spec() {
     let spec = spec();
     for path in [
         "/v1/enrol",
+        "/v1/renew",
         "/v1/registrations",
         "/v1/registrations/{key}",
         "/v1/catalog",

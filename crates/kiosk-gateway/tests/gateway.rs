@@ -197,6 +197,74 @@ async fn enrolment_with_token_and_csr_then_single_use() {
 }
 
 #[tokio::test]
+async fn an_enrolled_kiosk_renews_its_certificate() {
+    let gw = TestGateway::start(SiteKind::Clinic).await;
+    let (client, kiosk_id, creds) = gw.kiosk();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let csr = rcgen::CertificateParams::default()
+        .serialize_request(&key)
+        .unwrap()
+        .pem()
+        .unwrap();
+    let renewed = client
+        .renew(&kiosk_api::v1::RenewRequest {
+            csr_pem: csr.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(renewed.kiosk_id, kiosk_id);
+    let new_client = client_for(
+        &gw.url(),
+        &ops::KioskCredentials {
+            cert_pem: renewed.certificate_pem.clone(),
+            key_pem: key.serialize_pem(),
+            ..creds
+        },
+    );
+    let info = new_client
+        .send_status(&KioskStatus {
+            sent_at: time::OffsetDateTime::now_utc(),
+            software_version: "0.1.0".into(),
+            devices: Devices {
+                card_reader: DeviceHealth::Ok,
+                camera: DeviceHealth::Ok,
+                printer: DeviceHealth::Ok,
+            },
+            outbox: OutboxHealth {
+                depth: 0,
+                oldest_age_seconds: None,
+                dead_letters: 0,
+                last_error: None,
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(info.kiosk_id, kiosk_id);
+    let expected_serial = kiosk_gateway::server::PeerCert::from_der(
+        kiosk_api::pin::certs_from_pem(&renewed.certificate_pem).unwrap()[0].as_ref(),
+    )
+    .unwrap()
+    .serial;
+    assert_eq!(info.certificate_serial, expected_serial);
+
+    // A bad CSR is refused and a revoked kiosk cannot renew.
+    let bad = client
+        .renew(&kiosk_api::v1::RenewRequest {
+            csr_pem: "junk".into(),
+        })
+        .await;
+    assert!(
+        matches!(bad, Err(Error::Permanent { status: 422, .. })),
+        "{bad:?}"
+    );
+    ops::revoke(gw.path(), kiosk_id.as_str()).unwrap();
+    let revoked = new_client
+        .renew(&kiosk_api::v1::RenewRequest { csr_pem: csr })
+        .await;
+    assert!(matches!(revoked, Err(Error::Refused { .. })), "{revoked:?}");
+}
+
+#[tokio::test]
 async fn identity_problems_are_refused() {
     let gw = TestGateway::start(SiteKind::Clinic).await;
     let (client, kiosk_id, creds) = gw.kiosk();

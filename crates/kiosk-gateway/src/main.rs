@@ -80,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// Forwarding of clinic visits to the FHIR server.
+    Fhir {
+        #[command(subcommand)]
+        command: FhirCommand,
+    },
     /// Revoke a kiosk (same as `kiosk revoke`).
     Revoke { kiosk_id: String },
     /// Measure registrations per second over mTLS on loopback; writes docs/benchmarks.md.
@@ -95,6 +100,12 @@ enum TokenCommand {
         #[arg(long, value_enum)]
         kind: Option<Kind>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum FhirCommand {
+    /// Send again every clinic visit the FHIR server has not accepted.
+    Retry,
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,6 +295,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("no kiosk {kiosk_id}");
             }
             eprintln!("revoked {kiosk_id}");
+        }
+        Command::Fhir {
+            command: FhirCommand::Retry,
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("start runtime")?;
+            let (ok, failed) = runtime.block_on(ops::retry_fhir(&dir))?;
+            if cli.json {
+                println!("{}", serde_json::json!({"forwarded": ok, "failed": failed}));
+            } else {
+                println!("forwarded {ok}, still failing {failed}");
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} clinic visits could not be forwarded");
+            }
         }
         Command::Bench(args) => bench::run(args)?,
     }

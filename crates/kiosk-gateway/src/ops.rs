@@ -277,3 +277,36 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
+
+/// Sends again every clinic visit the FHIR server has not accepted (failed or interrupted
+/// forwards). Conditional creates make a repeat harmless. Returns (forwarded, still failing).
+pub async fn retry_fhir(dir: &Path) -> Result<(usize, usize)> {
+    let config = Config::load(&dir.join(config::FILE))?;
+    let Some(fhir) = config.fhir.clone() else {
+        return Err(Error::Config {
+            file: config::FILE.into(),
+            message: "fhir: no [fhir] section; nothing to forward to".into(),
+        });
+    };
+    let client = crate::insurance::upstream_client(None, fhir.timeout_secs)?;
+    let sealer = Sealer::load(dir)?;
+    let store = open_store(dir)?;
+    let (mut ok, mut failed) = (0, 0);
+    for row in store.unforwarded()? {
+        let plain = sealer.open(row.key.as_bytes(), &row.body_sealed)?;
+        let registration: Registration = serde_json::from_slice(&plain)
+            .map_err(|e| Error::Store(format!("stored registration: {e}")))?;
+        let Some(bundle) = crate::fhir::transaction_bundle(&registration, &row.ticket, &fhir)
+        else {
+            continue;
+        };
+        let outcome = crate::fhir::send(&client, &fhir, &bundle).await;
+        if outcome == crate::fhir::FORWARDED {
+            ok += 1;
+        } else {
+            failed += 1;
+        }
+        store.set_forward_state(&row.key, &outcome)?;
+    }
+    Ok((ok, failed))
+}

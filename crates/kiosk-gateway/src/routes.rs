@@ -384,24 +384,7 @@ fn forward_fhir(state: &Arc<AppState>, registration: &Registration, ticket: &Tic
     let store = Arc::clone(&state.store);
     let key = registration.idempotency_key.to_string();
     tokio::spawn(async move {
-        let result = client
-            .post(&config.endpoint)
-            .header(header::CONTENT_TYPE, "application/fhir+json")
-            .json(&bundle)
-            .send()
-            .await;
-        let outcome = match result {
-            Ok(r) if r.status().is_success() => "forwarded".to_string(),
-            Ok(r) => format!("failed: HTTP {}", r.status().as_u16()),
-            Err(e) => format!(
-                "failed: {}",
-                if e.is_timeout() {
-                    "timeout"
-                } else {
-                    "connection"
-                }
-            ),
-        };
+        let outcome = crate::fhir::send(&client, &config, &bundle).await;
         let _ = tokio::task::spawn_blocking(move || store.set_forward_state(&key, &outcome)).await;
     });
 }

@@ -55,6 +55,8 @@ pub struct RegistrationRow {
     pub provisional: Option<String>,
     pub received_at: OffsetDateTime,
     pub body_sealed: Vec<u8>,
+    /// Outcome of the last FHIR forward: `forwarded`, `failed: …`, or none yet.
+    pub forward_state: Option<String>,
 }
 
 /// An enrolled kiosk.
@@ -93,6 +95,8 @@ pub trait Store: Send + Sync {
     fn registrations(&self, since: Option<OffsetDateTime>) -> Result<Vec<RegistrationRow>>;
     /// How many registrations are stored.
     fn registration_count(&self) -> Result<u64>;
+    /// Clinic visits not (yet) accepted by the FHIR server, oldest first.
+    fn unforwarded(&self) -> Result<Vec<RegistrationRow>>;
     /// Records the outcome of forwarding to the hospital system.
     fn set_forward_state(&self, key: &str, state: &str) -> Result<()>;
 
@@ -208,6 +212,47 @@ impl SqliteStore {
         self.conn
             .lock()
             .map_err(|_| Error::Store("connection lock poisoned".into()))
+    }
+}
+
+impl SqliteStore {
+    /// Registration rows matching `filter` (which may use `?1` = `arg`), oldest first.
+    fn rows(&self, filter: &str, arg: i64) -> Result<Vec<RegistrationRow>> {
+        let conn = self.lock()?;
+        // `?1 = ?1` keeps the parameter bound when the filter does not use it.
+        let mut stmt = conn.prepare(&format!(
+            "SELECT idempotency_key, kiosk_id, kind, ticket, provisional, received_unix,
+                    body_sealed, forward_state
+             FROM registrations {filter} AND ?1 = ?1 ORDER BY received_unix, rowid"
+        ))?;
+        let rows = stmt.query_map([arg], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Vec<u8>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, kiosk_id, kind, ticket, provisional, received, body_sealed, forward_state) =
+                row?;
+            out.push(RegistrationRow {
+                key,
+                kiosk_id,
+                kind,
+                ticket: ticket_from_json(&ticket)?,
+                provisional,
+                received_at: from_unix(received)?,
+                body_sealed,
+                forward_state,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -359,37 +404,18 @@ impl Store for SqliteStore {
     }
 
     fn registrations(&self, since: Option<OffsetDateTime>) -> Result<Vec<RegistrationRow>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT idempotency_key, kiosk_id, kind, ticket, provisional, received_unix,
-                    body_sealed
-             FROM registrations WHERE received_unix >= ?1 ORDER BY received_unix, rowid",
-        )?;
-        let rows = stmt.query_map([since.map(unix).unwrap_or(i64::MIN)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Vec<u8>>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, kiosk_id, kind, ticket, provisional, received, body_sealed) = row?;
-            out.push(RegistrationRow {
-                key,
-                kiosk_id,
-                kind,
-                ticket: ticket_from_json(&ticket)?,
-                provisional,
-                received_at: from_unix(received)?,
-                body_sealed,
-            });
-        }
-        Ok(out)
+        self.rows(
+            "WHERE received_unix >= ?1",
+            since.map(unix).unwrap_or(i64::MIN),
+        )
+    }
+
+    fn unforwarded(&self) -> Result<Vec<RegistrationRow>> {
+        self.rows(
+            "WHERE kind = 'clinic_visit' \
+             AND (forward_state IS NULL OR forward_state <> 'forwarded')",
+            0,
+        )
     }
 
     fn registration_count(&self) -> Result<u64> {

@@ -83,6 +83,77 @@ async fn clinic_visits_are_forwarded_as_fhir_bundles() {
 }
 
 #[tokio::test]
+async fn failed_forwards_are_retried_with_the_same_conditional_create() {
+    // A FHIR server that fails the first request and accepts the rest.
+    let seen: Seen = Arc::default();
+    let record = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/fhir",
+        post(move |Json(body): Json<Value>| {
+            let record = Arc::clone(&record);
+            async move {
+                let mut seen = record.lock().unwrap();
+                seen.push(body);
+                if seen.len() == 1 {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let gw = TestGateway::start_with(
+        SiteKind::Clinic,
+        &format!("[fhir]\nendpoint = \"http://{addr}/fhir\"\n"),
+    )
+    .await;
+    let (client, kiosk_id, _) = gw.kiosk();
+    let reg = sample::clinic_registration(&kiosk_id, "NOI");
+    client.submit_registration(&reg).await.unwrap();
+    // Wait until the failure is recorded, then retry.
+    let mut recorded = false;
+    for _ in 0..100 {
+        let lines = gw.gateway.state.store.unforwarded().unwrap();
+        let failed = lines.len() == 1
+            && lines[0]
+                .forward_state
+                .as_deref()
+                .is_some_and(|s| s.starts_with("failed: HTTP 500"));
+        if failed && seen.lock().unwrap().len() == 1 {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(recorded);
+    let (ok, failed) = kiosk_gateway::ops::retry_fhir(gw.path()).await.unwrap();
+    assert_eq!((ok, failed), (1, 0));
+    assert!(gw.gateway.state.store.unforwarded().unwrap().is_empty());
+    let bundles = seen.lock().unwrap().clone();
+    assert_eq!(bundles.len(), 2);
+    let condition = |b: &Value| {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "Encounter")
+            .unwrap()["request"]["ifNoneExist"]
+            .clone()
+    };
+    assert_eq!(condition(&bundles[0]), condition(&bundles[1]));
+    // Nothing left: a second retry sends nothing.
+    assert_eq!(
+        kiosk_gateway::ops::retry_fhir(gw.path()).await.unwrap(),
+        (0, 0)
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn insurance_checks_go_through_the_http_adapter() {
     let (url, seen) = mock(
         "/bhyt/check",

@@ -63,6 +63,9 @@ pub struct Limits {
     /// Seconds for the TLS handshake.
     #[serde(default = "default_handshake_timeout")]
     pub handshake_timeout_secs: u64,
+    /// Open connections at most; more are closed at once (clients retry later).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +74,7 @@ impl Default for Limits {
             max_body_bytes: default_max_body(),
             header_timeout_secs: default_header_timeout(),
             handshake_timeout_secs: default_handshake_timeout(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -143,6 +147,9 @@ fn default_header_timeout() -> u64 {
 fn default_handshake_timeout() -> u64 {
     10
 }
+fn default_max_connections() -> usize {
+    1024
+}
 fn default_cert_days() -> u32 {
     30
 }
@@ -182,6 +189,9 @@ impl Config {
         self.utc_offset()?;
         if !self.site.public_url.starts_with("https://") {
             return Err("site.public_url: must start with https://".into());
+        }
+        if self.limits.max_connections == 0 || self.limits.max_connections > 65_536 {
+            return Err("limits.max_connections: must be between 1 and 65536".into());
         }
         if self.limits.max_body_bytes < 1024 || self.limits.max_body_bytes > 16 * 1024 * 1024 {
             return Err("limits.max_body_bytes: must be between 1 KiB and 16 MiB".into());

@@ -20,6 +20,7 @@ use kiosk_api::v1::{
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use time::{Duration as TimeDuration, OffsetDateTime};
+use zeroize::Zeroizing;
 
 use crate::server::{AppState, PeerIdentity};
 use crate::store::{KioskRecord, NewRegistration, SubmitOutcome};
@@ -84,7 +85,7 @@ async fn read_json<T: DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(T, Vec<u8>), Problem> {
+) -> Result<T, Problem> {
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -126,7 +127,8 @@ async fn read_json<T: DeserializeOwned>(
             )
         })?;
     let bytes = match collected {
-        Ok(c) => c.to_bytes().to_vec(),
+        // Our copy is wiped on drop; it may hold personal data.
+        Ok(c) => Zeroizing::new(c.to_bytes().to_vec()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
         Err(_) => {
             return Err(Problem::new(
@@ -159,7 +161,7 @@ async fn read_json<T: DeserializeOwned>(
             "trailing characters after the JSON value",
         )
     })?;
-    Ok((value, bytes))
+    Ok(value)
 }
 
 /// Removes quoted or back-ticked values from a serde message, which may be personal data
@@ -269,7 +271,7 @@ async fn submit_registration(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (registration, _raw): (Registration, _) = read_json(&state, &headers, body).await?;
+    let registration: Registration = read_json(&state, &headers, body).await?;
     registration.validate().map_err(invalid)?;
     if registration.kiosk_id.as_str() != kiosk.kiosk_id {
         return Err(Problem::new(
@@ -287,8 +289,8 @@ async fn submit_registration(
         ));
     };
     // Same key and body: canonical re-serialisation, so formatting differences do not matter.
-    let canonical = serde_json::to_vec(&registration).map_err(Problem::internal)?;
-    let body_sha256: [u8; 32] = Sha256::digest(&canonical).into();
+    let canonical = Zeroizing::new(serde_json::to_vec(&registration).map_err(Problem::internal)?);
+    let body_sha256: [u8; 32] = Sha256::digest(&canonical[..]).into();
     let key = registration.idempotency_key.to_string();
 
     let Some(_guard) = state.in_flight.claim(&key) else {
@@ -417,7 +419,7 @@ async fn insurance_check(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (request, _): (InsuranceCheckRequest, _) = read_json(&state, &headers, body).await?;
+    let request: InsuranceCheckRequest = read_json(&state, &headers, body).await?;
     request.validate().map_err(invalid)?;
     let answer = state.insurance.check(&request).await;
     Ok(axum::Json(answer).into_response())
@@ -429,7 +431,7 @@ async fn status(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (status, _): (KioskStatus, _) = read_json(&state, &headers, body).await?;
+    let status: KioskStatus = read_json(&state, &headers, body).await?;
     if status.software_version.len() > 64
         || status
             .outbox
@@ -464,7 +466,7 @@ async fn enrol(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (request, _): (EnrolRequest, _) = read_json(&state, &headers, body).await?;
+    let request: EnrolRequest = read_json(&state, &headers, body).await?;
     if request.token.len() > 128 || request.csr_pem.len() > 16 * 1024 {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -522,7 +524,7 @@ async fn renew(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (request, _): (RenewRequest, _) = read_json(&state, &headers, body).await?;
+    let request: RenewRequest = read_json(&state, &headers, body).await?;
     if request.csr_pem.len() > 16 * 1024 {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,

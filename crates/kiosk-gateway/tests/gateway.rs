@@ -468,3 +468,33 @@ async fn shutdown_stops_serving() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(client.catalog().await.unwrap_err().is_retryable());
 }
+
+#[tokio::test]
+async fn connections_over_the_limit_are_closed_and_retryable() {
+    let gw = TestGateway::start_edited(SiteKind::Clinic, |t| {
+        t.replace(
+            "max_body_bytes = 262144",
+            "max_body_bytes = 262144\nmax_connections = 1\nhandshake_timeout_secs = 2",
+        )
+    })
+    .await;
+    let (client, _, _) = gw.kiosk();
+    // A silent client holds the only slot until its handshake times out.
+    let hog = tokio::net::TcpStream::connect(gw.gateway.addr)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = client.catalog().await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    drop(hog);
+    // Once the slot is free again, calls succeed.
+    let mut served = false;
+    for _ in 0..50 {
+        if client.catalog().await.is_ok() {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served);
+}

@@ -23,6 +23,24 @@ impl TestGateway {
 
     /// Starts with `extra` TOML appended to the sample configuration.
     pub async fn start_with(kind: SiteKind, extra: &str) -> Self {
+        let extra = extra.to_string();
+        Self::start_edited(kind, move |text| {
+            if extra.is_empty() {
+                return text;
+            }
+            // Drop the sample's [insurance] table when `extra` replaces it.
+            let text = if extra.contains("[insurance]") {
+                text.replace("[insurance]\nadapter = \"table\"\n", "")
+            } else {
+                text
+            };
+            format!("{extra}\n{text}")
+        })
+        .await
+    }
+
+    /// Starts with the sample configuration rewritten by `edit`.
+    pub async fn start_edited(kind: SiteKind, edit: impl FnOnce(String) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         ops::init(
             dir.path(),
@@ -34,17 +52,9 @@ impl TestGateway {
             },
         )
         .unwrap();
-        if !extra.is_empty() {
-            let path = dir.path().join("gateway.toml");
-            let text = std::fs::read_to_string(&path).unwrap();
-            // The sample ends with the catalog; drop its [insurance] table if we replace it.
-            let text = if extra.contains("[insurance]") {
-                text.replace("[insurance]\nadapter = \"table\"\n", "")
-            } else {
-                text
-            };
-            std::fs::write(&path, format!("{extra}\n{text}")).unwrap();
-        }
+        let path = dir.path().join("gateway.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, edit(text)).unwrap();
         let gateway = kiosk_gateway::start(dir.path(), "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();

@@ -186,6 +186,10 @@ impl Config {
 
     fn check(&self) -> std::result::Result<(), String> {
         check_code("site.id", &self.site.id).map_err(|e| e.to_string())?;
+        // The enrolment QR (kiosk-qr) accepts lower-case site ids only.
+        if self.site.id.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err("site.id: must be lower-case".into());
+        }
         self.utc_offset()?;
         if !self.site.public_url.starts_with("https://") {
             return Err("site.public_url: must start with https://".into());
@@ -365,6 +369,9 @@ mod tests {
         let text = Config::sample("s", SiteKind::Clinic, "https://x").replace("17:00", "25:00");
         let err = Config::parse(&text, "g.toml").unwrap_err().to_string();
         assert!(err.contains("opening_hours[0]"), "{err}");
+        let text = Config::sample("Site-A", SiteKind::Clinic, "https://x");
+        let err = Config::parse(&text, "g.toml").unwrap_err().to_string();
+        assert!(err.contains("site.id: must be lower-case"), "{err}");
     }
 
     #[test]

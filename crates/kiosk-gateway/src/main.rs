@@ -199,7 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             command: TokenCommand::Create { site, kind },
         } => {
             let t = ops::create_token(&dir, site.as_deref(), kind.map(Into::into))?;
-            let payload = t.qr.to_payload()?;
+            let payload = t.qr.to_payload();
             let expires = t
                 .expires_at
                 .format(&time::format_description::well_known::Rfc3339)?;

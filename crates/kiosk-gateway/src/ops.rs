@@ -29,6 +29,12 @@ pub struct InitOptions {
 /// database. Refuses to run twice on the same directory.
 pub fn init(dir: &Path, options: &InitOptions) -> Result<()> {
     kiosk_api::v1::check_code("site id", &options.site_id)?;
+    if options.site_id.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Error::Config {
+            file: config::FILE.into(),
+            message: "site.id: must be lower-case (the enrolment QR requires it)".into(),
+        });
+    }
     pki::init(dir, &options.site_id, &options.server_names)?;
     Sealer::create_key(dir)?;
     let config_path = dir.join(config::FILE);
@@ -106,10 +112,11 @@ pub fn create_token(dir: &Path, site: Option<&str>, kind: Option<SiteKind>) -> R
         },
     )?;
     let qr = EnrolmentQr {
-        v: 1,
         gateway_url: config.site.public_url.clone(),
         token: token.clone(),
         ca_sha256: pki::ca_fingerprint(dir)?,
+        site: config.site.id.clone(),
+        kind: config.site.kind,
     };
     Ok(NewToken {
         token,

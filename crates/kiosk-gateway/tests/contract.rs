@@ -98,7 +98,6 @@ fn every_example_matches_spec_and_types() {
             "EnrolResponse",
             check::<EnrolResponse>,
         ),
-        ("enrolment-qr.json", "EnrolmentQr", check::<EnrolmentQr>),
         ("error.json", "Error", check::<ApiError>),
     ];
     for (file, schema, f) in cases {

@@ -269,14 +269,41 @@ async fn identity_problems_are_refused() {
     let gw = TestGateway::start(SiteKind::Clinic).await;
     let (client, kiosk_id, creds) = gw.kiosk();
 
-    // No client certificate: 401 on protected routes.
+    // No client certificate: 401 on every route but enrolment.
     let anonymous = raw_client(&creds, false);
+    let key = kiosk_api::v1::IdempotencyKey::new();
+    for (method, path) in [
+        ("GET", "/v1/catalog".to_string()),
+        ("GET", format!("/v1/registrations/{key}")),
+        ("POST", "/v1/registrations".to_string()),
+        ("POST", "/v1/insurance/check".to_string()),
+        ("POST", "/v1/status".to_string()),
+        ("POST", "/v1/renew".to_string()),
+    ] {
+        let url = format!("{}{path}", gw.url());
+        let request = if method == "GET" {
+            anonymous.get(url)
+        } else {
+            anonymous
+                .post(url)
+                .header("content-type", "application/json")
+                .body("{}")
+        };
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+    }
     let r = anonymous
-        .get(format!("{}/v1/catalog", gw.url()))
+        .post(format!("{}/v1/enrol", gw.url()))
+        .header("content-type", "application/json")
+        .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.status(),
+        400,
+        "enrolment is reachable without a certificate"
+    );
 
     // Revoked: every call refused, nothing stored.
     assert!(ops::revoke(gw.path(), kiosk_id.as_str()).unwrap());

@@ -80,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// The local insurance table (adapter = "table"), for demos and tests.
+    Insurance {
+        #[command(subcommand)]
+        command: InsuranceCommand,
+    },
     /// Forwarding of clinic visits to the FHIR server.
     Fhir {
         #[command(subcommand)]
@@ -100,6 +105,14 @@ enum TokenCommand {
         #[arg(long, value_enum)]
         kind: Option<Kind>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum InsuranceCommand {
+    /// Add answers from JSON lines (`{"id_number": …, "status": "valid", "card_number": …,
+    /// "registered_facility": …, "valid_from": …, "valid_to": …}`); stdin when FILE is `-` or
+    /// absent. ID numbers never go on the command line, where shell history would keep them.
+    Import { file: Option<PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,6 +308,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("no kiosk {kiosk_id}");
             }
             eprintln!("revoked {kiosk_id}");
+        }
+        Command::Insurance {
+            command: InsuranceCommand::Import { file },
+        } => {
+            let reader: Box<dyn std::io::BufRead> = match file {
+                Some(path) if path.as_os_str() != "-" => Box::new(std::io::BufReader::new(
+                    std::fs::File::open(&path)
+                        .with_context(|| format!("open {}", path.display()))?,
+                )),
+                _ => Box::new(std::io::stdin().lock()),
+            };
+            let n = ops::import_insurance(&dir, reader)?;
+            eprintln!("imported {n} insurance answers");
         }
         Command::Fhir {
             command: FhirCommand::Retry,

@@ -280,6 +280,63 @@ pub fn add_insurance_card(
     open_store(dir)?.put_insurance_card(&hash, &sealed)
 }
 
+/// Keys an `insurance import` line may have.
+const IMPORT_KEYS: [&str; 6] = [
+    "id_number",
+    "status",
+    "card_number",
+    "registered_facility",
+    "valid_from",
+    "valid_to",
+];
+
+/// Longest line `insurance import` accepts.
+const MAX_IMPORT_LINE: usize = 4096;
+
+/// Imports insurance answers from JSON lines; all or nothing is checked before anything is
+/// written, and errors name the line, never its content.
+pub fn import_insurance(dir: &Path, reader: impl std::io::BufRead) -> Result<usize> {
+    let mut parsed = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let line = zeroize::Zeroizing::new(line.map_err(|e| Error::io("read import", e))?);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| Error::Config {
+            file: "insurance import".into(),
+            message: format!("line {n}: {reason}"),
+        };
+        if line.len() > MAX_IMPORT_LINE {
+            return Err(bad(format!("longer than {MAX_IMPORT_LINE} bytes")));
+        }
+        let mut value: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&line).map_err(|e| bad(crate::routes::scrub(&e.to_string())))?;
+        if let Some(key) = value.keys().find(|k| !IMPORT_KEYS.contains(&k.as_str())) {
+            return Err(bad(format!(
+                "unknown key `{}`",
+                key.chars().take(32).collect::<String>()
+            )));
+        }
+        let id_number = match value.remove("id_number") {
+            Some(serde_json::Value::String(id))
+                if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                zeroize::Zeroizing::new(id)
+            }
+            _ => return Err(bad("id_number must be a string of exactly 12 digits".into())),
+        };
+        let answer: InsuranceCheckResponse =
+            serde_json::from_value(serde_json::Value::Object(value))
+                .map_err(|e| bad(crate::routes::scrub(&e.to_string())))?;
+        parsed.push((id_number, answer));
+    }
+    for (id_number, answer) in &parsed {
+        add_insurance_card(dir, id_number, answer)?;
+    }
+    Ok(parsed.len())
+}
+
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())

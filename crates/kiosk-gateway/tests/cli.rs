@@ -168,3 +168,78 @@ async fn operator_workflow() {
     );
     drop(child);
 }
+
+#[tokio::test]
+async fn insurance_import_from_json_lines() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    ok(gw(&dir).args(["init", "--site", "bv", "--kind", "clinic"]));
+    let import = |text: &str| {
+        let mut child = gw(&dir)
+            .args(["insurance", "import", "-"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // A bad line refuses the whole file and names the line, not the ID.
+    let bad = import(
+        "{\"id_number\":\"001089012345\",\"status\":\"valid\"}\n{\"id_number\":\"079200000001\",\"status\":\"maybe\"}\n",
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("line 2"), "{err}");
+    assert!(!err.contains("079200000001"), "{err}");
+    use kiosk_gateway::store::Store;
+    let store = kiosk_gateway::ops::open_store(&dir).unwrap();
+    let first = kiosk_gateway::insurance::id_hash("001089012345");
+    assert!(
+        store.insurance_card(&first).unwrap().is_none(),
+        "nothing imported"
+    );
+    let unknown = import("{\"id_number\":\"001089012345\",\"status\":\"valid\",\"name\":\"x\"}\n");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown key `name`"));
+
+    let good = import(
+        "{\"id_number\":\"001089012345\",\"status\":\"valid\",\"card_number\":\"DN4010123456789\",\"valid_to\":\"2027-12-31\"}\n\n",
+    );
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(String::from_utf8_lossy(&good.stderr).contains("imported 1"));
+
+    // The gateway answers from the imported table.
+    let gateway = kiosk_gateway::start(&dir, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let creds = kiosk_gateway::ops::issue_kiosk_credentials(&dir, None).unwrap();
+    let client = GatewayClient::new(&ClientSettings {
+        base_url: gateway.url(),
+        ca_pem: creds.ca_pem.clone(),
+        cert_pem: creds.cert_pem.clone(),
+        key_pem: Zeroizing::new(creds.key_pem.clone()),
+        timeouts: Timeouts::default(),
+    })
+    .unwrap();
+    let answer = client
+        .check_insurance(&kiosk_api::v1::InsuranceCheckRequest {
+            id_number: "001089012345".into(),
+            full_name: "Nguyễn Văn Thử".into(),
+            date_of_birth: time::macros::date!(1989 - 03 - 14),
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.status, kiosk_api::v1::InsuranceStatus::Valid);
+    assert_eq!(answer.card_number.as_deref(), Some("DN4010123456789"));
+    gateway.shutdown().await;
+}

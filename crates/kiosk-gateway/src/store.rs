@@ -285,21 +285,18 @@ fn ticket_from_json(text: &str) -> Result<Ticket> {
     serde_json::from_str(text).map_err(|e| Error::Store(format!("stored ticket unreadable: {e}")))
 }
 
-fn kiosk_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(KioskRow, ())> {
-    Ok((
-        KioskRow {
-            kiosk_id: r.get(0)?,
-            site_id: r.get(1)?,
-            label: r.get(2)?,
-            serial: r.get(3)?,
-            not_after: r.get(4)?,
-            enrolled: r.get(5)?,
-            revoked: r.get(6)?,
-            last_seen: r.get(7)?,
-            last_status: r.get(8)?,
-        },
-        (),
-    ))
+fn kiosk_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KioskRow> {
+    Ok(KioskRow {
+        kiosk_id: r.get(0)?,
+        site_id: r.get(1)?,
+        label: r.get(2)?,
+        serial: r.get(3)?,
+        not_after: r.get(4)?,
+        enrolled: r.get(5)?,
+        revoked: r.get(6)?,
+        last_seen: r.get(7)?,
+        last_status: r.get(8)?,
+    })
 }
 
 struct KioskRow {
@@ -502,7 +499,7 @@ impl Store for SqliteStore {
                 kiosk_from_row,
             )
             .optional()?;
-        row.map(|(k, ())| k.into_record()).transpose()
+        row.map(KioskRow::into_record).transpose()
     }
 
     fn kiosks(&self) -> Result<Vec<KioskRecord>> {
@@ -513,7 +510,7 @@ impl Store for SqliteStore {
         let rows = stmt.query_map([], kiosk_from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(row?.0.into_record()?);
+            out.push(row?.into_record()?);
         }
         Ok(out)
     }

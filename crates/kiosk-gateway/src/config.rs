@@ -130,6 +130,8 @@ pub struct FhirConfig {
     pub submission_system: String,
     /// Organization reference of the hospital, e.g. `Organization/bv-01`.
     pub organization: Option<String>,
+    /// PEM file of the CA that signs the FHIR server's certificate (needed for https).
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_offset() -> String {

@@ -352,7 +352,7 @@ pub async fn retry_fhir(dir: &Path) -> Result<(usize, usize)> {
             message: "fhir: no [fhir] section; nothing to forward to".into(),
         });
     };
-    let client = crate::upstream::client(None, fhir.timeout_secs)?;
+    let client = crate::upstream::client(fhir.ca_file.as_deref(), fhir.timeout_secs)?;
     let sealer = Sealer::load(dir)?;
     let store = open_store(dir)?;
     let (mut ok, mut failed) = (0, 0);

@@ -95,7 +95,7 @@ impl AppState {
         let fhir = config
             .fhir
             .as_ref()
-            .map(|f| crate::upstream::client(None, f.timeout_secs))
+            .map(|f| crate::upstream::client(f.ca_file.as_deref(), f.timeout_secs))
             .transpose()?;
         Ok(AppState {
             dir: dir.to_path_buf(),

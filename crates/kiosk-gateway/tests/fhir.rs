@@ -15,6 +15,7 @@ fn config() -> FhirConfig {
         timeout_secs: 5,
         submission_system: "urn:kiosk:submission-id".into(),
         organization: Some("Organization/bv-01".into()),
+        ca_file: None,
     }
 }
 

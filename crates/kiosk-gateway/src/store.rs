@@ -554,3 +554,143 @@ impl Store for SqliteStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiosk_api::v1::IdempotencyKey;
+    use time::macros::{date, datetime};
+
+    fn submit(store: &SqliteStore, queue: &str, day: Date) -> (String, SubmitOutcome) {
+        let key = IdempotencyKey::new();
+        let outcome = submit_key(store, key, queue, day, [1; 32]);
+        (key.to_string(), outcome)
+    }
+
+    fn submit_key(
+        store: &SqliteStore,
+        key: IdempotencyKey,
+        queue: &str,
+        day: Date,
+        hash: [u8; 32],
+    ) -> SubmitOutcome {
+        let q = queue.to_string();
+        store
+            .submit(
+                NewRegistration {
+                    key: key.to_string(),
+                    kiosk_id: "k1",
+                    site_id: "s1",
+                    kind: "clinic_visit",
+                    queue,
+                    service_day: day,
+                    body_sha256: hash,
+                    body_sealed: vec![0; 40],
+                    provisional: None,
+                    received_at: datetime!(2026-11-26 01:00 UTC),
+                },
+                &|number| Ticket {
+                    idempotency_key: key,
+                    queue: q.clone(),
+                    number,
+                    display: format!("{q}-{number:03}"),
+                    counter_or_room: "P1".into(),
+                    estimated_wait_minutes: 0,
+                    service_day: day,
+                    issued_at: datetime!(2026-11-26 01:00 UTC),
+                    provisional_ticket: None,
+                },
+            )
+            .unwrap()
+    }
+
+    fn number(o: &SubmitOutcome) -> u32 {
+        match o {
+            SubmitOutcome::Created(t) => t.number,
+            SubmitOutcome::Existing { .. } => panic!("expected a new registration"),
+        }
+    }
+
+    #[test]
+    fn numbers_are_per_queue_and_per_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let d1 = date!(2026 - 11 - 26);
+        let d2 = date!(2026 - 11 - 27);
+        assert_eq!(number(&submit(&store, "A", d1).1), 1);
+        assert_eq!(number(&submit(&store, "A", d1).1), 2);
+        assert_eq!(number(&submit(&store, "B", d1).1), 1);
+        assert_eq!(
+            number(&submit(&store, "A", d2).1),
+            1,
+            "a new day starts at 1"
+        );
+        assert_eq!(number(&submit(&store, "A", d1).1), 3);
+        assert_eq!(store.registration_count().unwrap(), 5);
+    }
+
+    #[test]
+    fn an_existing_key_returns_its_hash_and_ticket_and_uses_no_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let day = date!(2026 - 11 - 26);
+        let key = IdempotencyKey::new();
+        let first = submit_key(&store, key, "A", day, [7; 32]);
+        assert_eq!(number(&first), 1);
+        match submit_key(&store, key, "A", day, [8; 32]) {
+            SubmitOutcome::Existing {
+                body_sha256,
+                ticket,
+            } => {
+                assert_eq!(body_sha256, vec![7; 32]);
+                assert_eq!(ticket.number, 1);
+            }
+            SubmitOutcome::Created(_) => panic!("stored twice"),
+        }
+        assert_eq!(
+            number(&submit(&store, "A", day).1),
+            2,
+            "no gap after a repeat"
+        );
+    }
+
+    #[test]
+    fn tokens_are_single_use_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let now = datetime!(2026-11-26 01:00 UTC);
+        let token = TokenRecord {
+            site_id: "s1".into(),
+            expires_at: now + time::Duration::minutes(30),
+        };
+        store.add_token("h1", &token).unwrap();
+        store.add_token("h2", &token).unwrap();
+        assert_eq!(store.consume_token("h1", now).unwrap(), Some(token.clone()));
+        assert_eq!(store.consume_token("h1", now).unwrap(), None, "used");
+        assert_eq!(store.consume_token("nope", now).unwrap(), None);
+        let late = now + time::Duration::minutes(31);
+        assert_eq!(store.consume_token("h2", late).unwrap(), None, "expired");
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            submit(&store, "A", date!(2026 - 11 - 26));
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.registration_count().unwrap(), 1);
+        let conn = store.lock().unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        drop(store);
+        let err = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(err.contains("newer than this gateway"), "{err}");
+    }
+}

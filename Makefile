@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup demo test lint bench fmt bench-qr
+.PHONY: setup demo test lint bench fmt bench-qr bench-gateway
 
 setup:
 	@bash deploy/dev-setup.sh
@@ -21,7 +21,7 @@ lint: setup
 fmt:
 	$(CARGO) fmt --all
 
-bench: setup bench-qr
+bench: setup bench-qr bench-gateway
 	$(CARGO) bench --workspace
 
 # QR engines vs zbarimg on generated kiosk frames (release build with zxing-cpp); writes the qr
@@ -29,3 +29,8 @@ bench: setup bench-qr
 QR_BENCH_DIR ?= $(or $(CARGO_TARGET_DIR),target)/qr-bench
 bench-qr: setup
 	$(CARGO) run --release -p kiosk-app --features zxing -- qr bench $(QR_BENCH_DIR) --write docs/benchmarks.md
+
+# Gateway registrations per second over mTLS on loopback (release build); writes its section of
+# docs/benchmarks.md.
+bench-gateway: setup
+	$(CARGO) run --release -p kiosk-gateway -- bench --output docs/benchmarks.md

@@ -8,8 +8,13 @@ export CARGO_TERM_COLOR ?= never
 setup:
 	@bash deploy/dev-setup.sh
 
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+
+# Until the kiosk UI lands: a virtual citizen's card read and verified through real pcscd, then a
+# cloned chip that must be refused.
 demo: setup
-	$(CARGO) run -p kiosk-app -- demo
+	$(CARGO) build -p kiosk-app -p kiosk-tests --bins
+	$(TARGET_DIR)/debug/demo-card $(TARGET_DIR)/debug/kiosk
 
 test: setup
 	$(CARGO) test --workspace

@@ -136,14 +136,36 @@ fn describe_progress(p: &Progress<'_>) -> String {
 }
 
 fn protocol_name(p: &AccessProtocol) -> String {
+    use kiosk_card::crypto::CipherAlg;
+    use kiosk_card::crypto::ec::Curve;
+    use kiosk_card::security_infos::PaceMapping;
     match p {
-        AccessProtocol::Pace(info) => match (info.suite(), info.curve()) {
-            (Some((mapping, cipher)), Some(curve)) => {
-                format!("PACE ({mapping:?}, {curve:?}, {cipher:?})")
+        AccessProtocol::Pace(info) => {
+            let mut name = "PACE".to_owned();
+            if let Some((mapping, cipher)) = info.suite() {
+                name.push_str(match mapping {
+                    PaceMapping::EcdhGeneric => " ECDH-GM",
+                    PaceMapping::DhGeneric => " DH-GM",
+                    PaceMapping::EcdhIntegrated => " ECDH-IM",
+                    PaceMapping::DhIntegrated => " DH-IM",
+                    PaceMapping::EcdhChipAuthentication => " ECDH-CAM",
+                });
+                if let Some(curve) = info.curve() {
+                    name.push_str(match curve {
+                        Curve::BrainpoolP256r1 => " brainpoolP256r1",
+                        Curve::NistP256 => " P-256",
+                    });
+                }
+                name.push_str(match cipher {
+                    CipherAlg::Tdes => " 3DES",
+                    CipherAlg::Aes128 => " AES-128",
+                    CipherAlg::Aes192 => " AES-192",
+                    CipherAlg::Aes256 => " AES-256",
+                });
             }
-            _ => "PACE".to_owned(),
-        },
-        AccessProtocol::Bac => "BAC".to_owned(),
+            name
+        }
+        AccessProtocol::Bac => "BAC (3DES)".to_owned(),
     }
 }
 
@@ -245,7 +267,7 @@ impl<'a> Report<'a> {
         line("reader", self.reader);
         line("protocol", self.protocol.as_deref().unwrap_or("-"));
         if let Some(c) = &self.citizen {
-            let opt = |v: Option<&str>| v.unwrap_or("-").to_owned();
+            let opt = |v: Option<&str>| v.filter(|s| !s.is_empty()).unwrap_or("-").to_owned();
             line(
                 "id_number",
                 &c.id_number.map(mask_id).unwrap_or_else(|| "-".into()),

@@ -2,13 +2,12 @@
 # they need first (deploy/dev-setup.sh, idempotent).
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: setup demo test lint bench fmt bench-qr bench-gateway
+.PHONY: setup demo test lint check-lint fuzz-smoke bench fmt bench-qr bench-gateway
 
 setup:
 	@bash deploy/dev-setup.sh
-
-TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
 # Until the kiosk UI lands: a virtual citizen's card read and verified through real pcscd, then a
 # cloned chip that must be refused.
@@ -16,12 +15,24 @@ demo: setup
 	$(CARGO) build -p kiosk-app -p kiosk-tests --bins
 	$(TARGET_DIR)/debug/demo-card $(TARGET_DIR)/debug/kiosk
 
-test: setup
+# Lint first (fails fast), then every test, then a short run of every fuzz target.
+test: setup check-lint
 	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory fuzz-smoke
 
-lint: setup
+lint: setup check-lint
+
+check-lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# cargo-fuzz on the stable toolchain (see fuzz/README.md); its build stays in the target dir.
+FUZZ_SECONDS ?= 5
+CARGO_FUZZ_VERSION := 0.13.2
+fuzz-smoke:
+	@cargo fuzz --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || \
+		$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR))/fuzz bash fuzz/smoke.sh $(FUZZ_SECONDS)
 
 fmt:
 	$(CARGO) fmt --all

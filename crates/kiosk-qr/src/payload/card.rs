@@ -377,9 +377,9 @@ mod tests {
             err("00109901234|123456789|An|01011999|Nam|HN|15082021"),
             Error::CardId(_)
         ));
-        // 003 is not a province code.
+        // 000 is neither a province nor a country code.
         assert!(matches!(
-            err("003099012345||An|01011999|Nam|HN|15082021"),
+            err("000099012345||An|01011999|Nam|HN|15082021"),
             Error::CardId(_)
         ));
         // Century/year digits say 1999, the birth date says 1998.

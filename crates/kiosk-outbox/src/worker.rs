@@ -37,6 +37,10 @@ pub enum DeliveryError {
     },
     /// The gateway refused the registration itself; retrying unchanged cannot help.
     Permanent { reason: String },
+    /// A trust problem between kiosk and gateway (wrong server certificate, revoked or expired
+    /// client certificate): nothing is wrong with the record, but no record can be delivered
+    /// until a technician acts. The record stays pending and the drain stops.
+    Refused { reason: String },
 }
 
 /// Sends one record to the gateway. Implemented by the kiosk-api client adapter in `kiosk-app`
@@ -122,6 +126,8 @@ pub struct DrainReport {
     pub delivered: usize,
     pub dead: usize,
     pub retries_scheduled: usize,
+    /// Set when the drain stopped because the gateway and kiosk do not trust each other.
+    pub refused: Option<String>,
     /// Pending records left when the drain ended.
     pub remaining: usize,
     /// Keys delivered in this drain, in order.
@@ -134,6 +140,7 @@ pub enum AttemptOutcome {
     Delivered { ticket: String },
     Retry { after: Duration, reason: String },
     Dead { reason: String },
+    Refused { reason: String },
 }
 
 /// One attempt on `p`, with the outcome written durably to the outbox.
@@ -166,6 +173,17 @@ pub async fn attempt<D: Deliver>(
             outbox.mark_retry(p, &reason, not_before)?;
             tracing::info!(key = %p.key(), attempts, ?after, "delivery will be retried: {reason}");
             Ok(AttemptOutcome::Retry { after, reason })
+        }
+        Err(DeliveryError::Refused { reason }) => {
+            // Stays pending, backed off like any failure, but the drain ends: a technician must
+            // re-enrol the kiosk or fix the gateway's certificate.
+            let attempts = p.attempts().saturating_add(1);
+            let after = cfg.backoff.delay(attempts, None, &mut rand::rng());
+            let not_before =
+                now_ms().saturating_add(i64::try_from(after.as_millis()).unwrap_or(i64::MAX));
+            outbox.mark_retry(p, &format!("refused: {reason}"), not_before)?;
+            tracing::error!(key = %p.key(), "gateway and kiosk refused each other: {reason}");
+            Ok(AttemptOutcome::Refused { reason })
         }
         Err(DeliveryError::Permanent { reason }) => {
             outbox.mark_dead(p, &reason)?;
@@ -209,6 +227,10 @@ pub async fn drain<D: Deliver>(
                 report.delivered_keys.push(head.key());
             }
             AttemptOutcome::Dead { .. } => report.dead += 1,
+            AttemptOutcome::Refused { reason } => {
+                report.refused = Some(reason);
+                break;
+            }
             AttemptOutcome::Retry { .. } => {
                 report.retries_scheduled += 1;
                 if mode == DrainMode::OnePass {
@@ -360,6 +382,27 @@ mod tests {
             Some("422 unknown procedure")
         );
         assert_eq!(o.receipt(keys[0]).unwrap().unwrap().ticket, "A1");
+    }
+
+    #[tokio::test]
+    async fn refusal_stops_the_drain_and_keeps_the_record_pending() {
+        let (o, keys) = outbox_with(2);
+        let d = Scripted::new(vec![Err(DeliveryError::Refused {
+            reason: "certificate revoked".into(),
+        })]);
+        let mode = DrainMode::UntilEmpty {
+            deadline: Duration::from_secs(10),
+        };
+        let r = drain(&o, &d, &fast(), mode).await.unwrap();
+        assert_eq!(r.refused.as_deref(), Some("certificate revoked"));
+        assert_eq!((r.delivered, r.dead, r.remaining), (0, 0, 2));
+        assert_eq!(*d.seen.borrow(), vec![keys[0]]);
+        assert!(o.dead().unwrap().is_empty());
+        let pending = o.pending().unwrap();
+        assert_eq!(
+            pending[0].last_error.as_deref(),
+            Some("refused: certificate revoked")
+        );
     }
 
     struct Hangs;

@@ -21,7 +21,12 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct Global {
     /// Where the kiosk keeps config, keys, certificates and the outbox.
-    #[arg(long, global = true, env = "KIOSK_STATE_DIR", default_value = "/var/lib/kiosk")]
+    #[arg(
+        long,
+        global = true,
+        env = "KIOSK_STATE_DIR",
+        default_value = "/var/lib/kiosk"
+    )]
     pub state_dir: PathBuf,
     /// Configuration file (default: `kiosk.toml` inside the state directory).
     #[arg(long, global = true)]
@@ -34,6 +39,8 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // Each noun adds one variant here and one module in cmd/.
+    /// The durable outbox of registrations: status, lists, retry, purge, enqueue, drain.
+    Outbox(cmd::outbox::OutboxArgs),
 }
 
 fn main() -> std::process::ExitCode {

@@ -1,0 +1,259 @@
+//! `kiosk outbox …`: the technician's view of the durable outbox (status, lists, retry, purge),
+//! `enqueue` for scripted and crash tests, and `drain` to deliver to the gateway now.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use kiosk_outbox::{Outbox, RecordSummary};
+use uuid::Uuid;
+
+use crate::Global;
+
+/// Longest JSON line `enqueue` reads (a registration is far smaller; the outbox caps bodies).
+const MAX_LINE: usize = kiosk_outbox::MAX_BODY + 1;
+
+#[derive(Debug, clap::Args)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub command: OutboxCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum OutboxCommand {
+    /// Read registrations as JSON lines and store each durably; prints each idempotency key
+    /// only once its record is on disk.
+    Enqueue {
+        /// File of JSON lines, or `-` for standard input.
+        #[arg(default_value = "-")]
+        file: PathBuf,
+    },
+    /// Depth, dead letters, receipts, oldest pending age and the last error.
+    Status,
+    /// Pending records in delivery order (no personal data).
+    List,
+    /// The dead-letter list with reasons.
+    Dead,
+    /// Move a dead letter back into the queue.
+    Retry {
+        /// Idempotency key of the dead letter.
+        key: Uuid,
+    },
+    /// Delete receipts of delivered records.
+    PurgeDelivered {
+        /// Keep receipts younger than this many days.
+        #[arg(long, default_value_t = 0)]
+        older_than_days: u32,
+    },
+}
+
+pub fn run(global: &Global, args: OutboxArgs) -> anyhow::Result<()> {
+    let outbox = open(&global.state_dir)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.command {
+        OutboxCommand::Enqueue { file } => {
+            let n = if file.as_os_str() == "-" {
+                enqueue_lines(&outbox, std::io::stdin().lock(), &mut out, global.json)?
+            } else {
+                let f = std::fs::File::open(&file)
+                    .with_context(|| format!("opening {}", file.display()))?;
+                enqueue_lines(&outbox, std::io::BufReader::new(f), &mut out, global.json)?
+            };
+            eprintln!("{n} registration(s) stored");
+        }
+        OutboxCommand::Status => {
+            let s = outbox.status()?;
+            if global.json {
+                writeln!(out, "{}", serde_json::to_string(&s)?)?;
+            } else {
+                writeln!(out, "pending:   {}", s.pending)?;
+                writeln!(out, "dead:      {}", s.dead)?;
+                writeln!(out, "delivered: {} (receipts kept)", s.delivered)?;
+                match s.oldest_pending_age_ms {
+                    Some(ms) => writeln!(out, "oldest:    {} s", ms / 1000)?,
+                    None => writeln!(out, "oldest:    -")?,
+                }
+                match s.last_error {
+                    Some(e) => writeln!(
+                        out,
+                        "last error: {} ({}, {})",
+                        e.reason,
+                        e.key,
+                        format_ms(e.at_ms)
+                    )?,
+                    None => writeln!(out, "last error: -")?,
+                }
+            }
+        }
+        OutboxCommand::List => print_summaries(&mut out, &outbox.pending()?, global.json)?,
+        OutboxCommand::Dead => print_summaries(&mut out, &outbox.dead()?, global.json)?,
+        OutboxCommand::Retry { key } => {
+            outbox.retry(key)?;
+            writeln!(out, "{key} requeued")?;
+        }
+        OutboxCommand::PurgeDelivered { older_than_days } => {
+            let before = kiosk_outbox::outbox::now_ms()
+                .saturating_sub(i64::from(older_than_days) * 86_400_000);
+            let n = outbox.purge_delivered(before)?;
+            writeln!(out, "{n} receipt(s) purged")?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn open(state_dir: &Path) -> anyhow::Result<Outbox> {
+    Outbox::open(state_dir).with_context(|| {
+        format!(
+            "opening the outbox under {} (is the kiosk service running? it holds the store)",
+            state_dir.display()
+        )
+    })
+}
+
+/// The idempotency key of one registration line. The line must be a JSON object with an
+/// `idempotency_key` that is a UUID; the key is created once, upstream, and never here.
+pub(crate) fn registration_key(line: &str) -> anyhow::Result<Uuid> {
+    let v: serde_json::Value = serde_json::from_str(line).context("not JSON")?;
+    let key = v
+        .get("idempotency_key")
+        .and_then(|k| k.as_str())
+        .context("no \"idempotency_key\" string")?;
+    Uuid::parse_str(key).context("idempotency_key is not a UUID")
+}
+
+/// Stores each line durably and only then writes its key to `out` (flushed per line, so a
+/// reader that sees a key knows the record survives a kill). Stops at the first bad line with
+/// an error naming it; earlier lines stay stored.
+pub(crate) fn enqueue_lines(
+    outbox: &Outbox,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    json: bool,
+) -> anyhow::Result<usize> {
+    let mut buf = Vec::new();
+    let mut stored = 0;
+    for lineno in 1.. {
+        buf.clear();
+        let n = std::io::Read::take(&mut input, MAX_LINE as u64)
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("reading line {lineno}"))?;
+        if n == 0 {
+            break;
+        }
+        if buf.last() != Some(&b'\n') && n >= MAX_LINE {
+            bail!("line {lineno}: longer than {} bytes", MAX_LINE - 1);
+        }
+        let line = std::str::from_utf8(&buf)
+            .with_context(|| format!("line {lineno}: not UTF-8"))?
+            .trim();
+        if line.is_empty() {
+            continue;
+        }
+        let key = registration_key(line).with_context(|| format!("line {lineno}"))?;
+        outbox
+            .enqueue(key, line)
+            .with_context(|| format!("line {lineno}"))?;
+        if json {
+            writeln!(out, "{}", serde_json::json!({ "idempotency_key": key }))?;
+        } else {
+            writeln!(out, "{key}")?;
+        }
+        out.flush()?;
+        stored += 1;
+    }
+    // The raw line held personal data.
+    zeroize::Zeroize::zeroize(&mut buf);
+    Ok(stored)
+}
+
+fn format_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}
+
+fn print_summaries(out: &mut impl Write, list: &[RecordSummary], json: bool) -> anyhow::Result<()> {
+    for r in list {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(r)?)?;
+        } else {
+            let reason = r
+                .dead_reason
+                .as_deref()
+                .or(r.last_error.as_deref())
+                .unwrap_or("-");
+            writeln!(
+                out,
+                "{}  created {}  attempts {}  {}  {}",
+                r.key,
+                format_ms(r.created_ms),
+                r.attempts,
+                r.provisional.as_deref().unwrap_or("-"),
+                reason
+            )?;
+        }
+    }
+    if !json {
+        eprintln!("{} record(s)", list.len());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(key: Uuid) -> String {
+        format!(r#"{{"idempotency_key":"{key}","identity":{{"full_name":"LE VAN C"}}}}"#)
+    }
+
+    #[test]
+    fn enqueue_prints_each_key_after_storing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path()).unwrap();
+        let keys: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let input: String = keys.iter().map(|k| line(*k) + "\n").collect();
+        let mut out = Vec::new();
+        let n = enqueue_lines(&outbox, input.as_bytes(), &mut out, false).unwrap();
+        assert_eq!(n, 3);
+        let printed: Vec<Uuid> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(printed, keys);
+        let pending: Vec<Uuid> = outbox.pending().unwrap().iter().map(|r| r.key).collect();
+        assert_eq!(pending, keys);
+    }
+
+    #[test]
+    fn a_bad_line_is_named_and_earlier_lines_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path()).unwrap();
+        let k = Uuid::now_v7();
+        let input = format!("{}\n{{\"no_key\":1}}\n{}\n", line(k), line(Uuid::now_v7()));
+        let mut out = Vec::new();
+        let err = enqueue_lines(&outbox, input.as_bytes(), &mut out, true).unwrap_err();
+        assert!(format!("{err:#}").contains("line 2"), "{err:#}");
+        assert_eq!(
+            String::from_utf8(out).unwrap().trim(),
+            format!(r#"{{"idempotency_key":"{k}"}}"#)
+        );
+        assert_eq!(outbox.status().unwrap().pending, 1);
+    }
+
+    #[test]
+    fn an_overlong_line_is_refused_without_reading_it_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path()).unwrap();
+        let input = vec![b'x'; MAX_LINE * 2];
+        let err = enqueue_lines(&outbox, input.as_slice(), &mut Vec::new(), false).unwrap_err();
+        assert!(format!("{err:#}").contains("longer than"), "{err:#}");
+        assert_eq!(outbox.status().unwrap().pending, 0);
+    }
+}

@@ -42,6 +42,14 @@ pub trait Store: Send + Sync {
     fn count_prefix(&self, prefix: &[u8]) -> Result<usize>;
     /// Applies all operations atomically; returns only once they are durable.
     fn commit(&self, ops: Vec<Op>) -> Result<()>;
+    /// Applies all operations atomically; they become durable with a later [`commit`] or
+    /// [`sync`]. Only for changes whose loss a crash may safely undo (see `mark_delivered`).
+    ///
+    /// [`commit`]: Store::commit
+    /// [`sync`]: Store::sync
+    fn commit_relaxed(&self, ops: Vec<Op>) -> Result<()>;
+    /// Makes everything applied so far durable.
+    fn sync(&self) -> Result<()>;
     /// A number larger than any returned before, also across restarts.
     fn next_sequence(&self) -> Result<u64>;
 }
@@ -177,6 +185,11 @@ impl Store for SledStore {
     }
 
     fn commit(&self, ops: Vec<Op>) -> Result<()> {
+        self.commit_relaxed(ops)?;
+        self.sync()
+    }
+
+    fn commit_relaxed(&self, ops: Vec<Op>) -> Result<()> {
         let mut batch = sled::Batch::default();
         for op in ops {
             match op {
@@ -184,7 +197,10 @@ impl Store for SledStore {
                 Op::Remove(k) => batch.remove(k),
             }
         }
-        self.db.apply_batch(batch)?;
+        Ok(self.db.apply_batch(batch)?)
+    }
+
+    fn sync(&self) -> Result<()> {
         self.db.flush()?;
         self.sync_files()
     }
@@ -253,6 +269,14 @@ impl Store for MemoryStore {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn commit_relaxed(&self, ops: Vec<Op>) -> Result<()> {
+        self.commit(ops)
+    }
+
+    fn sync(&self) -> Result<()> {
         Ok(())
     }
 

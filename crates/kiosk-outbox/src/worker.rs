@@ -244,6 +244,8 @@ pub async fn drain<D: Deliver>(
             break;
         }
     }
+    // Receipts are written lazily (see `Outbox::mark_delivered`); settle them now.
+    outbox.sync()?;
     report.remaining = outbox.status()?.pending;
     Ok(report)
 }

@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup demo test lint bench fmt
+.PHONY: setup demo test lint bench fmt bench-qr
 
 setup:
 	@bash deploy/dev-setup.sh
@@ -21,5 +21,11 @@ lint: setup
 fmt:
 	$(CARGO) fmt --all
 
-bench: setup
+bench: setup bench-qr
 	$(CARGO) bench --workspace
+
+# QR engines vs zbarimg on generated kiosk frames (release build with zxing-cpp); writes the qr
+# section of docs/benchmarks.md.
+QR_BENCH_DIR ?= $(or $(CARGO_TARGET_DIR),target)/qr-bench
+bench-qr: setup
+	$(CARGO) run --release -p kiosk-app --features zxing -- qr bench $(QR_BENCH_DIR) --write docs/benchmarks.md

@@ -39,6 +39,8 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // Each noun adds one variant here and one module in cmd/.
+    /// QR codes: decode image files, watch the camera, benchmark the engines.
+    Qr(cmd::qr::QrArgs),
     /// The durable outbox of registrations: status, lists, retry, purge, enqueue, drain.
     Outbox(cmd::outbox::OutboxArgs),
 }

@@ -42,6 +42,17 @@ pub enum Error {
     /// Any other transport failure, with the transport's own words.
     #[error("transport: {0}")]
     Transport(String),
+
+    // ---- CCCD rules ----
+    /// A citizen ID number that is not a valid 12-digit CCCD number.
+    #[error("invalid citizen ID: {what}")]
+    InvalidCitizenId { what: &'static str },
+    /// MRZ key fields (document number, dates) that cannot form BAC/PACE key material.
+    #[error("invalid MRZ key information: {what}")]
+    InvalidMrzKey { what: &'static str },
+    /// A calendar date that does not exist or is not in the expected format.
+    #[error("invalid date: {what}")]
+    InvalidDate { what: &'static str },
 }
 
 /// Shorthand used throughout the crate.

@@ -8,6 +8,7 @@
 //! No UI and no network live here.
 
 pub mod apdu;
+pub mod cccd;
 pub mod error;
 pub mod tlv;
 pub mod transport;

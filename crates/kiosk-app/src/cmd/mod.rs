@@ -1,11 +1,13 @@
 //! Dispatch from the parsed command line to each noun's module.
 
 pub mod outbox;
+pub mod qr;
 
 use crate::{Cli, Command};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Qr(args) => qr::run(args, &cli.global),
         Command::Outbox(args) => outbox::run(&cli.global, args),
     }
 }

@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup demo test lint bench fmt bench-qr bench-outbox
+.PHONY: setup demo test lint bench fmt bench-qr bench-outbox bench-gateway
 
 setup:
 	@bash deploy/dev-setup.sh
@@ -21,7 +21,7 @@ lint: setup
 fmt:
 	$(CARGO) fmt --all
 
-bench: setup bench-qr bench-outbox
+bench: setup bench-qr bench-outbox bench-gateway
 	$(CARGO) bench --workspace
 
 # QR engines vs zbarimg on generated kiosk frames (release build with zxing-cpp); writes the qr
@@ -36,3 +36,8 @@ bench-qr: setup
 bench-outbox: setup
 	$(CARGO) run --release -p kiosk-tests --bin outbox_bench -- --write docs/benchmarks.md
 	KIOSK_CRASH_ROUNDS=200 $(CARGO) test --release -p kiosk-tests --test outbox_crash -- --nocapture
+
+# Gateway registrations per second over mTLS on loopback (release build); writes its section of
+# docs/benchmarks.md.
+bench-gateway: setup
+	$(CARGO) run --release -p kiosk-gateway -- bench --output docs/benchmarks.md

@@ -1,0 +1,193 @@
+//! The insurance-check adapter boundary. The kiosk never talks to the insurer: it asks the
+//! gateway, and the gateway asks either its local table (demo and tests) or the hospital's
+//! insurance service over HTTPS, which holds the facility's credentials.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kiosk_api::v1::{InsuranceCheckRequest, InsuranceCheckResponse, InsuranceStatus};
+use sha2::{Digest, Sha256};
+
+use crate::config::InsuranceConfig;
+use crate::error::{Error, Result};
+use crate::seal::Sealer;
+use crate::store::Store;
+
+/// Largest answer accepted from the insurance service.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Where insurance answers come from.
+pub enum InsuranceAdapter {
+    /// The `insurance_cards` table, rows sealed and keyed by a hash of the ID number.
+    Table {
+        store: Arc<dyn Store>,
+        sealer: Arc<Sealer>,
+    },
+    /// The hospital's service: the request JSON is POSTed to `url`, the answer is an
+    /// `InsuranceCheckResponse`.
+    Http {
+        client: reqwest::Client,
+        url: String,
+    },
+}
+
+impl std::fmt::Debug for InsuranceAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InsuranceAdapter::Table { .. } => f.write_str("InsuranceAdapter::Table"),
+            InsuranceAdapter::Http { url, .. } => write!(f, "InsuranceAdapter::Http({url})"),
+        }
+    }
+}
+
+/// The table's key for an ID number: a hash, so the table holds no readable ID.
+pub fn id_hash(id_number: &str) -> String {
+    hex::encode(Sha256::digest(
+        format!("kiosk-insurance:{id_number}").as_bytes(),
+    ))
+}
+
+impl InsuranceAdapter {
+    /// Builds the adapter the configuration names.
+    pub fn from_config(
+        config: &InsuranceConfig,
+        store: Arc<dyn Store>,
+        sealer: Arc<Sealer>,
+    ) -> Result<Self> {
+        match config {
+            InsuranceConfig::Table => Ok(InsuranceAdapter::Table { store, sealer }),
+            InsuranceConfig::Http {
+                url,
+                timeout_secs,
+                ca_file,
+            } => {
+                let client = upstream_client(ca_file.as_deref(), *timeout_secs)?;
+                Ok(InsuranceAdapter::Http {
+                    client,
+                    url: url.clone(),
+                })
+            }
+        }
+    }
+
+    /// Answers a check. An unreachable or confused insurer is `Unavailable`, never an error the
+    /// kiosk has to handle: the visit goes on without insurance.
+    pub async fn check(&self, request: &InsuranceCheckRequest) -> InsuranceCheckResponse {
+        let unavailable = InsuranceCheckResponse {
+            status: InsuranceStatus::Unavailable,
+            card_number: None,
+            registered_facility: None,
+            valid_from: None,
+            valid_to: None,
+        };
+        match self {
+            InsuranceAdapter::Table { store, sealer } => {
+                let hash = id_hash(&request.id_number);
+                let store = Arc::clone(store);
+                let sealer = Arc::clone(sealer);
+                let found = tokio::task::spawn_blocking(move || {
+                    let sealed = store.insurance_card(&hash)?;
+                    sealed
+                        .map(|s| {
+                            let plain = sealer.open(hash.as_bytes(), &s)?;
+                            serde_json::from_slice::<InsuranceCheckResponse>(&plain)
+                                .map_err(|e| Error::Store(e.to_string()))
+                        })
+                        .transpose()
+                })
+                .await;
+                match found {
+                    Ok(Ok(Some(answer))) => answer,
+                    Ok(Ok(None)) => InsuranceCheckResponse {
+                        status: InsuranceStatus::NotFound,
+                        ..unavailable
+                    },
+                    Ok(Err(e)) => {
+                        tracing::warn!("insurance table: {e}");
+                        unavailable
+                    }
+                    Err(e) => {
+                        tracing::warn!("insurance table task: {e}");
+                        unavailable
+                    }
+                }
+            }
+            InsuranceAdapter::Http { client, url } => match ask_http(client, url, request).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::warn!("insurance service: {e}");
+                    unavailable
+                }
+            },
+        }
+    }
+}
+
+async fn ask_http(
+    client: &reqwest::Client,
+    url: &str,
+    request: &InsuranceCheckRequest,
+) -> Result<InsuranceCheckResponse> {
+    let upstream = |reason: String| Error::Upstream {
+        service: "insurance",
+        reason,
+    };
+    let response = client
+        .post(url)
+        .json(request)
+        .send()
+        .await
+        .map_err(|e| upstream(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(upstream(format!("HTTP {}", response.status())));
+    }
+    let body = read_capped(response, MAX_ANSWER_BYTES).await?;
+    serde_json::from_slice(&body).map_err(|e| upstream(format!("answer: {e}")))
+}
+
+/// Reads a response body, refusing more than `cap` bytes.
+pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| Error::Upstream {
+        service: "upstream",
+        reason: e.to_string(),
+    })? {
+        if body.len() + chunk.len() > cap {
+            return Err(Error::Upstream {
+                service: "upstream",
+                reason: format!("answer longer than {cap} bytes"),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An HTTPS client for services behind the gateway: rustls on ring, trusting only `ca_file`
+/// (there is no system trust store on the appliance), with a timeout on everything.
+pub(crate) fn upstream_client(
+    ca_file: Option<&std::path::Path>,
+    timeout_secs: u64,
+) -> Result<reqwest::Client> {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = ca_file {
+        let pem = std::fs::read_to_string(path).map_err(|e| Error::io_path("read", path, e))?;
+        for cert in kiosk_api::pin::certs_from_pem(&pem)? {
+            roots
+                .add(cert)
+                .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?;
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(kiosk_api::pin::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(timeout_secs.min(10)))
+        .timeout(Duration::from_secs(timeout_secs))
+        .build()
+        .map_err(|e| Error::Tls(e.to_string()))
+}

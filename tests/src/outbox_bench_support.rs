@@ -1,24 +1,43 @@
-//! What the outbox benchmark drains into. Until the reference gateway is merged this is the
-//! in-process [`RecordingGateway`] (no network), and `describe` says so in the table.
+//! What the outbox benchmark drains into: the reference gateway running in this process, reached
+//! over mutual TLS on loopback through the kiosk-api client.
 
+use kiosk_api::Timeouts;
+use kiosk_api::v1::KioskId;
+use kiosk_outbox::gateway_delivery::GatewayDelivery;
 use kiosk_outbox::{DrainMode, DrainReport, Outbox, WorkerConfig};
 
-use crate::outbox_rig::RecordingGateway;
+use crate::outbox_rig::{GatewayRig, delivery};
 
-/// The drain destination of the benchmark.
-#[derive(Debug, Default)]
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The drain destination of the benchmark and the kiosk that talks to it.
+#[derive(Debug)]
 pub struct DrainTarget {
-    gateway: RecordingGateway,
+    rig: GatewayRig,
+    kiosk: KioskId,
+    deliver: GatewayDelivery,
 }
 
-/// Starts the destination.
-pub async fn drain_target() -> Result<DrainTarget, Box<dyn std::error::Error>> {
-    Ok(DrainTarget::default())
+/// Starts the gateway and enrols one kiosk.
+pub async fn drain_target() -> Result<DrainTarget, BoxError> {
+    let rig = GatewayRig::start().await?;
+    let (kiosk, creds) = rig.enrol()?;
+    let deliver = delivery(&rig.url(), &creds, Timeouts::default())?;
+    Ok(DrainTarget {
+        rig,
+        kiosk,
+        deliver,
+    })
 }
 
 impl DrainTarget {
     pub fn describe(&self) -> &'static str {
-        "an in-process recording fake (no network)"
+        "the reference gateway over mTLS on loopback"
+    }
+
+    /// The enrolled kiosk; registrations must carry its id.
+    pub fn kiosk(&self) -> &KioskId {
+        &self.kiosk
     }
 
     pub async fn drain(
@@ -26,9 +45,16 @@ impl DrainTarget {
         outbox: &Outbox,
         cfg: &WorkerConfig,
         mode: DrainMode,
-    ) -> Result<DrainReport, Box<dyn std::error::Error>> {
-        Ok(kiosk_outbox::worker::drain(outbox, &self.gateway, cfg, mode).await?)
+    ) -> Result<DrainReport, BoxError> {
+        Ok(kiosk_outbox::worker::drain(outbox, &self.deliver, cfg, mode).await?)
     }
 
-    pub async fn shutdown(self) {}
+    /// Registrations the gateway stored.
+    pub fn stored(&self) -> Result<usize, BoxError> {
+        Ok(self.rig.registrations()?.len())
+    }
+
+    pub async fn shutdown(self) {
+        self.rig.shutdown().await;
+    }
 }

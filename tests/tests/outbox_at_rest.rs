@@ -3,27 +3,32 @@
 //! state directory.
 
 use kiosk_outbox::Outbox;
-use kiosk_tests::outbox_rig::{CITIZEN_ID, CITIZEN_NAME, contains, files_under, registration_line};
-use uuid::Uuid;
+use kiosk_tests::outbox_rig::{citizen, contains, files_under, offline_kiosk, registration_line};
 
 #[test]
 fn no_personal_data_in_any_file_under_the_state_dir() {
+    let (id_number, name) = citizen();
+    let kiosk = offline_kiosk().expect("kiosk id");
     let dir = tempfile::tempdir().expect("tempdir");
-    let keys: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
     {
         let outbox = Outbox::open(dir.path()).expect("open");
-        for k in &keys {
-            let line = registration_line(*k);
+        for _ in 0..50 {
+            let (key, line) = registration_line(&kiosk);
             // The test is only meaningful if the plaintext really contains the data.
-            assert!(line.contains(CITIZEN_ID) && line.contains(CITIZEN_NAME));
-            outbox.enqueue(*k, &line).expect("enqueue");
+            assert!(
+                line.contains(&id_number) && line.contains(&name),
+                "{}",
+                line.len()
+            );
+            outbox.enqueue(key, &line).expect("enqueue");
         }
         let head = outbox.head().expect("head").expect("a record");
         outbox.mark_delivered(&head, "NOI-0001").expect("deliver");
         let head = outbox.head().expect("head").expect("a record");
         outbox
-            .mark_dead(&head, &format!("422 bad data for {CITIZEN_ID}"))
+            .mark_dead(&head, &format!("422 bad data for {id_number}"))
             .expect("dead");
+        outbox.sync().expect("sync");
     }
     let files = files_under(dir.path());
     assert!(
@@ -31,12 +36,13 @@ fn no_personal_data_in_any_file_under_the_state_dir() {
         "expected the store and key files, found {files:?}"
     );
     let mut total = 0;
-    // serde_json keeps non-ASCII as UTF-8, so the name is searched exactly as it is written.
-    let needles: [&[u8]; 2] = [CITIZEN_ID.as_bytes(), CITIZEN_NAME.as_bytes()];
+    // serde_json keeps non-ASCII as UTF-8, so the name is searched exactly as it is written;
+    // the name's ASCII-only given name is searched as well.
+    let given = name.rsplit(' ').next().unwrap_or_default().to_owned();
     for f in &files {
         let bytes = std::fs::read(f).expect("read");
         total += bytes.len();
-        for n in needles {
+        for n in [id_number.as_bytes(), name.as_bytes(), given.as_bytes()] {
             assert!(!contains(&bytes, n), "personal data in {}", f.display());
         }
     }

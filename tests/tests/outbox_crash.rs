@@ -1,17 +1,20 @@
 //! Crash safety of the outbox: a child process enqueues continuously and is killed with SIGKILL
 //! at random moments, many times over the same store. Afterwards the store must open and pass
-//! its full consistency check, and a drain must deliver every key the child printed exactly once.
+//! its full consistency check, and a drain over mTLS to a real in-process gateway must deliver
+//! every key the child printed exactly once.
 //!
 //! `KIOSK_CRASH_ROUNDS` sets the number of kills (default 12 for `make test`; `make bench` runs a
 //! long series).
 
 use std::collections::HashSet;
 use std::io::Read;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use kiosk_api::Timeouts;
 use kiosk_outbox::{DrainMode, Outbox, WorkerConfig};
-use kiosk_tests::outbox_rig::RecordingGateway;
+use kiosk_tests::outbox_rig::{GatewayRig, delivery};
 use rand::Rng;
 use uuid::Uuid;
 
@@ -23,9 +26,10 @@ fn rounds() -> usize {
 }
 
 /// Runs the child once, kills it after a random delay, returns the keys it printed.
-fn run_and_kill(state: &std::path::Path, rng: &mut impl Rng) -> (Vec<Uuid>, String) {
+fn run_and_kill(state: &Path, kiosk: &str, rng: &mut impl Rng) -> (Vec<Uuid>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_outbox_crash_child"))
         .arg(state)
+        .arg(kiosk)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -60,20 +64,31 @@ fn run_and_kill(state: &std::path::Path, rng: &mut impl Rng) -> (Vec<Uuid>, Stri
     (keys, stderr)
 }
 
-#[test]
-fn sigkill_during_enqueue_loses_and_duplicates_nothing() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_enqueue_loses_and_duplicates_nothing() {
+    let rig = GatewayRig::start().await.expect("gateway");
+    let (kiosk, creds) = rig.enrol().expect("enrol");
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
-    let mut rng = rand::rng();
-    let mut printed: Vec<Uuid> = Vec::new();
-    for round in 0..rounds() {
-        let (keys, stderr) = run_and_kill(&state, &mut rng);
-        assert!(
-            !stderr.contains("error"),
-            "round {round}: child failed: {stderr}"
-        );
-        printed.extend(keys);
-    }
+
+    let (printed, state) = {
+        let kiosk = kiosk.as_str().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut rng = rand::rng();
+            let mut printed: Vec<Uuid> = Vec::new();
+            for round in 0..rounds() {
+                let (keys, stderr) = run_and_kill(&state, &kiosk, &mut rng);
+                assert!(
+                    !stderr.contains("failed"),
+                    "round {round}: child failed: {stderr}"
+                );
+                printed.extend(keys);
+            }
+            (printed, state)
+        })
+        .await
+        .expect("kill loop")
+    };
     assert!(
         printed.len() > rounds(),
         "the child printed only {} keys over {} rounds: the test proves nothing",
@@ -87,37 +102,43 @@ fn sigkill_during_enqueue_loses_and_duplicates_nothing() {
     let check = outbox.check().expect("store is consistent after the kills");
     assert!(check.pending >= printed.len());
 
-    let gateway = RecordingGateway::default();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
-    let report = rt
-        .block_on(kiosk_outbox::worker::drain(
-            &outbox,
-            &gateway,
-            &WorkerConfig::default(),
-            DrainMode::UntilEmpty {
-                deadline: Duration::from_secs(120),
-            },
-        ))
-        .expect("drain");
-    assert_eq!(report.remaining, 0);
-    let counts = gateway.counts();
+    let deliver = delivery(&rig.url(), &creds, Timeouts::default()).expect("client");
+    let report = kiosk_outbox::worker::drain(
+        &outbox,
+        &deliver,
+        &WorkerConfig::default(),
+        DrainMode::UntilEmpty {
+            deadline: Duration::from_secs(300),
+        },
+    )
+    .await
+    .expect("drain");
+    assert_eq!(report.remaining, 0, "{report:?}");
+    assert_eq!(report.dead, 0, "{:?}", outbox.dead());
+
+    // At the gateway: one stored registration per key (the rig fails on a duplicate row), every
+    // printed key among them, and nothing the outbox did not hold.
+    let stored = rig.registrations().expect("gateway rows");
     for key in &printed {
-        assert_eq!(
-            counts.get(key),
-            Some(&1),
-            "key {key} not delivered exactly once"
+        assert!(
+            stored.contains_key(key),
+            "printed key {key} never reached the gateway"
         );
     }
-    // Keys enqueued but killed before printing are delivered too, also exactly once.
-    assert!(counts.values().all(|&n| n == 1));
-    assert_eq!(counts.len(), check.pending);
+    assert_eq!(stored.len(), check.pending);
+    // Each delivered record left exactly one receipt with the gateway's ticket.
+    let receipts = outbox.receipts().expect("receipts");
+    assert_eq!(receipts.len(), stored.len());
+    for r in &receipts {
+        assert_eq!(stored.get(&r.key), Some(&r.ticket));
+    }
+    outbox.check().expect("store consistent after the drain");
     eprintln!(
-        "{} kills, {} printed keys, {} delivered",
+        "{} kills, {} printed keys, {} enqueued, {} delivered exactly once",
         rounds(),
         printed.len(),
-        counts.len()
+        check.pending,
+        stored.len()
     );
+    rig.shutdown().await;
 }

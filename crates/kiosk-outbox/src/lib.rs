@@ -9,9 +9,13 @@
 //! - [`worker`]: FIFO delivery with exponential backoff, full jitter and `Retry-After`, through
 //!   the [`worker::Deliver`] trait so the HTTP client stays outside this crate.
 //!
+//! - `gateway_delivery` (feature `gateway`): [`worker::Deliver`] over the kiosk-api mTLS client.
+//!
 //! Nothing personal is readable on disk: keys are random or sequence ids, values are sealed.
 
 pub mod error;
+#[cfg(feature = "gateway")]
+pub mod gateway_delivery;
 pub mod outbox;
 pub mod record;
 pub mod sealing;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use kiosk_outbox::{DrainMode, Outbox, WorkerConfig};
 use kiosk_tests::outbox_bench_support::{DrainTarget, drain_target};
-use kiosk_tests::outbox_rig::registration_line;
+use kiosk_tests::outbox_rig::{offline_kiosk, registration_line};
 use uuid::Uuid;
 
 struct Args {
@@ -60,17 +60,17 @@ fn du(dir: &Path) -> u64 {
         .sum()
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = parse_args()?;
     let mut rows: Vec<String> = Vec::new();
+    let kiosk = offline_kiosk()?;
 
     // 1. Durable enqueue latency: one registration per commit, each flushed and fsynced.
     let dir = tempfile::tempdir()?;
     let outbox = Outbox::open(dir.path())?;
     let mut lat = Vec::with_capacity(args.enqueues);
     for _ in 0..args.enqueues {
-        let key = Uuid::now_v7();
-        let line = registration_line(key);
+        let (key, line) = registration_line(&kiosk);
         let t = Instant::now();
         outbox.enqueue(key, &line)?;
         lat.push(t.elapsed());
@@ -94,23 +94,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. Drain throughput to the gateway (see `outbox_bench_support` for what it talks to).
     if args.drain > 0 {
-        let dir = tempfile::tempdir()?;
-        let outbox = Outbox::open(dir.path())?;
-        let lines: Vec<(Uuid, String)> = (0..args.drain)
-            .map(|_| {
-                let k = Uuid::now_v7();
-                (k, registration_line(k))
-            })
-            .collect();
-        for chunk in lines.chunks(1000) {
-            let batch: Vec<(Uuid, &str)> = chunk.iter().map(|(k, l)| (*k, l.as_str())).collect();
-            outbox.enqueue_batch(&batch)?;
-        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         let target: DrainTarget = rt.block_on(drain_target())?;
+        let dir = tempfile::tempdir()?;
+        let outbox = Outbox::open(dir.path())?;
+        let lines: Vec<(Uuid, String)> = (0..args.drain)
+            .map(|_| registration_line(target.kiosk()))
+            .collect();
+        for chunk in lines.chunks(1000) {
+            let batch: Vec<(Uuid, &str)> = chunk.iter().map(|(k, l)| (*k, l.as_str())).collect();
+            outbox.enqueue_batch(&batch)?;
+        }
         let t = Instant::now();
         let report = rt.block_on(target.drain(
             &outbox,
@@ -120,18 +117,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         ))?;
         let took = t.elapsed();
+        let stored = target.stored()?;
         eprintln!(
-            "drain: {} delivered in {:.2} s",
+            "drain: {} delivered in {:.2} s, gateway stored {stored}",
             report.delivered,
             took.as_secs_f64()
         );
         rows.push(format!(
-            "| drain of {} queued registrations to {} | {:.2} s ({:.0}/s), {} left | < 20 s |",
+            "| drain of {} queued registrations to {} (one at a time, FIFO) | {:.2} s ({:.0}/s), {} left, gateway stored {} | < 20 s |",
             args.drain,
             target.describe(),
             took.as_secs_f64(),
             report.delivered as f64 / took.as_secs_f64().max(1e-9),
-            report.remaining
+            report.remaining,
+            stored
         ));
         rt.block_on(target.shutdown());
     }
@@ -141,12 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         {
             let outbox = Outbox::open(dir.path())?;
-            let lines: Vec<(Uuid, String)> = (0..1000)
-                .map(|_| {
-                    let k = Uuid::now_v7();
-                    (k, registration_line(k))
-                })
-                .collect();
+            let lines: Vec<(Uuid, String)> = (0..1000).map(|_| registration_line(&kiosk)).collect();
             let mut written = 0;
             while written < args.records {
                 let n = (args.records - written).min(1000);

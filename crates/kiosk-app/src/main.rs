@@ -43,6 +43,8 @@ pub enum Command {
     Qr(cmd::qr::QrArgs),
     /// The durable outbox of registrations: status, lists, retry, purge, enqueue, drain.
     Outbox(cmd::outbox::OutboxArgs),
+    /// Provision this kiosk with its site gateway (token + CSR → client certificate).
+    Enrol(cmd::enrol::EnrolArgs),
 }
 
 fn main() -> std::process::ExitCode {

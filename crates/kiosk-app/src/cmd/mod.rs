@@ -1,5 +1,6 @@
 //! Dispatch from the parsed command line to each noun's module.
 
+pub mod enrol;
 pub mod outbox;
 pub mod qr;
 
@@ -9,5 +10,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Qr(args) => qr::run(args, &cli.global),
         Command::Outbox(args) => outbox::run(&cli.global, args),
+        Command::Enrol(args) => enrol::run(&cli.global, args),
     }
 }

@@ -5,7 +5,9 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use kiosk_outbox::{Outbox, RecordSummary};
+use std::time::Duration;
+
+use kiosk_outbox::{DrainMode, Outbox, RecordSummary, WorkerConfig};
 use uuid::Uuid;
 
 use crate::Global;
@@ -38,6 +40,15 @@ pub enum OutboxCommand {
     Retry {
         /// Idempotency key of the dead letter.
         key: Uuid,
+    },
+    /// Deliver pending records to the gateway now (all are made due first).
+    Drain {
+        /// Keep going through retries until the queue is empty or the deadline passes.
+        #[arg(long)]
+        until_empty: bool,
+        /// Deadline in seconds for --until-empty.
+        #[arg(long, default_value_t = 300)]
+        deadline_secs: u64,
     },
     /// Delete receipts of delivered records.
     PurgeDelivered {
@@ -91,6 +102,52 @@ pub fn run(global: &Global, args: OutboxArgs) -> anyhow::Result<()> {
         OutboxCommand::Retry { key } => {
             outbox.retry(key)?;
             writeln!(out, "{key} requeued")?;
+        }
+        OutboxCommand::Drain {
+            until_empty,
+            deadline_secs,
+        } => {
+            let (enrolment, settings) = crate::cmd::enrol::client_settings(&global.state_dir)?;
+            let client = kiosk_api::GatewayClient::new(&settings).context("gateway client")?;
+            let deliver = kiosk_outbox::gateway_delivery::GatewayDelivery::new(client);
+            let mode = if until_empty {
+                DrainMode::UntilEmpty {
+                    deadline: Duration::from_secs(deadline_secs),
+                }
+            } else {
+                DrainMode::OnePass
+            };
+            // A technician asking for a drain wants it now, not after the backoff.
+            outbox.make_all_due()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            eprintln!("draining to {} …", enrolment.gateway_url);
+            let report = rt.block_on(kiosk_outbox::worker::drain(
+                &outbox,
+                &deliver,
+                &WorkerConfig::default(),
+                mode,
+            ))?;
+            if global.json {
+                writeln!(out, "{}", serde_json::to_string(&report)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "delivered {}, dead-lettered {}, retries scheduled {}, still pending {}",
+                    report.delivered, report.dead, report.retries_scheduled, report.remaining
+                )?;
+            }
+            if let Some(reason) = report.refused {
+                bail!("the gateway and this kiosk refused each other: {reason}");
+            }
+            if until_empty && report.remaining > 0 {
+                bail!(
+                    "{} record(s) still pending at the deadline",
+                    report.remaining
+                );
+            }
         }
         OutboxCommand::PurgeDelivered { older_than_days } => {
             let before = kiosk_outbox::outbox::now_ms()

@@ -45,7 +45,7 @@ fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -82,6 +82,47 @@ pub fn write_set(dir: &Path, frames: &[SynthFrame]) -> Result<()> {
     std::fs::write(&path, manifest).map_err(io(&path))
 }
 
+/// One manifest line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// A plain file name inside the folder.
+    pub file: String,
+    pub class: Class,
+    pub expected: Option<Vec<u8>>,
+}
+
+/// Parses manifest text; errors say `line: what`.
+pub fn parse_manifest(text: &str) -> std::result::Result<Vec<ManifestEntry>, String> {
+    let mut entries = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let bad = |what: &str| format!("{}: {what}", n + 1);
+        let mut cols = line.split('\t');
+        let (Some(file), Some(class), Some(expected), None) =
+            (cols.next(), cols.next(), cols.next(), cols.next())
+        else {
+            return Err(bad("expected 3 tab-separated columns"));
+        };
+        if file.is_empty() || file.contains(['/', '\\']) || file.starts_with('.') {
+            return Err(bad("file names must be plain names inside the folder"));
+        }
+        let class = Class::parse(class).ok_or_else(|| bad("unknown class"))?;
+        let expected = match expected {
+            "-" => None,
+            hex => Some(from_hex(hex).ok_or_else(|| bad("expected payload is not hex"))?),
+        };
+        entries.push(ManifestEntry {
+            file: file.to_owned(),
+            class,
+            expected,
+        });
+    }
+    Ok(entries)
+}
+
 /// Loads a benchmark folder written by [`write_set`] (or by hand in the same layout).
 pub fn load_set(dir: &Path) -> Result<Vec<BenchFrame>> {
     let path = dir.join(MANIFEST);
@@ -100,33 +141,16 @@ pub fn load_set(dir: &Path) -> Result<Vec<BenchFrame>> {
         source,
     })?;
     let mut frames = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
+    for entry in
+        parse_manifest(&text).map_err(|e| Error::Bench(format!("{}:{e}", path.display())))?
     {
-        let bad = |what: &str| Error::Bench(format!("{}:{}: {what}", path.display(), n + 1));
-        let mut cols = line.split('\t');
-        let (Some(file), Some(class), Some(expected), None) =
-            (cols.next(), cols.next(), cols.next(), cols.next())
-        else {
-            return Err(bad("expected 3 tab-separated columns"));
-        };
-        if file.contains('/') || file.contains("..") {
-            return Err(bad("file names must be plain names inside the folder"));
-        }
-        let class = Class::parse(class).ok_or_else(|| bad("unknown class"))?;
-        let expected = match expected {
-            "-" => None,
-            hex => Some(from_hex(hex).ok_or_else(|| bad("expected payload is not hex"))?),
-        };
-        let file = dir.join(file);
+        let file = dir.join(&entry.file);
         let frame = load_luma(&file)?;
         frames.push(BenchFrame {
             file,
-            class,
+            class: entry.class,
             frame,
-            expected,
+            expected: entry.expected,
         });
     }
     if frames.is_empty() {
@@ -144,7 +168,10 @@ pub struct Outcome {
     pub ok: bool,
     /// Some result differed from the expected payload (no-code frames: anything was found).
     pub wrong: bool,
+    /// Wall time.
     pub took: Duration,
+    /// CPU time of the scanning thread (`None` for an outside process).
+    pub cpu: Option<Duration>,
 }
 
 /// One decoder's results over a set.
@@ -175,10 +202,16 @@ pub fn run_engine(engine: Engine, config: &ScanConfig, frames: &[BenchFrame]) ->
         .iter()
         .map(|f| {
             scanner.reset();
+            let cpu = cpu_time::ThreadTime::try_now().ok();
             let t = Instant::now();
             let result = scanner.scan(&f.frame);
             let took = t.elapsed();
-            let found: Vec<Vec<u8>> = result.codes.into_iter().map(|c| c.bytes).collect();
+            let cpu = cpu.and_then(|c| c.try_elapsed().ok());
+            let found: Vec<Vec<u8>> = result
+                .codes
+                .into_iter()
+                .map(|mut c| std::mem::take(&mut c.bytes))
+                .collect();
             let (ok, wrong) = judge(f.expected.as_deref(), &found);
             Outcome {
                 class: f.class,
@@ -186,6 +219,7 @@ pub fn run_engine(engine: Engine, config: &ScanConfig, frames: &[BenchFrame]) ->
                 ok,
                 wrong,
                 took,
+                cpu,
             }
         })
         .collect();
@@ -270,6 +304,7 @@ pub fn run_zbar(frames: &[BenchFrame], scratch: &Path) -> Result<Report> {
                 ok,
                 wrong,
                 took,
+                cpu: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -344,6 +379,18 @@ impl Report {
             .collect();
         median_p95(&t)
     }
+
+    /// Median and p95 CPU ms of the scanning thread over every frame of one size (`None` when
+    /// not measured, e.g. for an outside process).
+    pub fn cpu_times(&self, size: (u32, u32)) -> Option<(f64, f64)> {
+        let t: Option<Vec<Duration>> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.size == size)
+            .map(|o| o.cpu)
+            .collect();
+        median_p95(&t?)
+    }
 }
 
 fn pct(n: usize, d: usize) -> String {
@@ -374,18 +421,24 @@ pub fn markdown(reports: &[Report], heading: &str) -> String {
         "| decoder | success (frames with a code) | wrong payloads | {} |",
         sizes
             .iter()
-            .map(|s| format!("median / p95 ms {}×{}", s.0, s.1))
+            .map(|s| format!(
+                "wall ms {w}×{h} median / p95 | CPU ms {w}×{h} median / p95",
+                w = s.0,
+                h = s.1
+            ))
             .collect::<Vec<_>>()
             .join(" | ")
     );
-    let _ = writeln!(md, "|---|---|---|{}", "---|".repeat(sizes.len()));
+    let _ = writeln!(md, "|---|---|---|{}", "---|".repeat(2 * sizes.len()));
     for r in reports {
         let s = r.summary();
         let times: Vec<String> = sizes
             .iter()
             .map(|sz| {
-                r.times(*sz)
-                    .map_or("–".into(), |(m, p)| format!("{m:.2} / {p:.2}"))
+                let cell = |t: Option<(f64, f64)>| {
+                    t.map_or("–".into(), |(m, p)| format!("{m:.2} / {p:.2}"))
+                };
+                format!("{} | {}", cell(r.times(*sz)), cell(r.cpu_times(*sz)))
             })
             .collect();
         let _ = writeln!(
@@ -465,6 +518,32 @@ mod tests {
         assert_eq!(judge(Some(b"a"), &[]), (false, false));
         assert_eq!(judge(None, &[]), (true, false));
         assert_eq!(judge(None, &[b"x".to_vec()]), (false, true));
+    }
+
+    #[test]
+    fn manifest_errors_name_the_line() {
+        assert_eq!(parse_manifest("a.png\tclean\t-\n").unwrap().len(), 1);
+        assert_eq!(
+            parse_manifest("a.png\tclean\t-\n\nb.png\tblurry\t-").unwrap_err(),
+            "3: unknown class"
+        );
+        assert_eq!(
+            parse_manifest("a.png\tclean").unwrap_err(),
+            "1: expected 3 tab-separated columns"
+        );
+        assert_eq!(
+            parse_manifest("a.png\tclean\tzz").unwrap_err(),
+            "1: expected payload is not hex"
+        );
+        assert!(parse_manifest("../x.png\tclean\t-").is_err());
+        assert!(parse_manifest("/etc/x.png\tclean\t-").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_manifest_never_panics(text in "[a-z0-9._/\t\n-]{0,200}") {
+            let _ = parse_manifest(&text);
+        }
     }
 
     #[test]

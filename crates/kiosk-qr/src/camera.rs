@@ -14,9 +14,8 @@ use nokhwa::Camera;
 use nokhwa::pixel_format::LumaFormat;
 use nokhwa::utils::{CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType};
 
-use crate::camera_mode::{Mode, PixelFormat, choose};
+use crate::camera_mode::{Mode, PixelFormat, buffer_to_luma, choose};
 use crate::error::{Error, Result};
-use crate::frame::LumaFrame;
 use crate::source::{FrameSource, SourceEvent};
 
 /// Pause between attempts to open a missing camera.
@@ -135,30 +134,6 @@ fn open(index: u32) -> Result<(Camera, Mode)> {
     .map_err(err)?;
     cam.open_stream().map_err(err)?;
     Ok((cam, best))
-}
-
-/// Converts one captured buffer to luma according to the negotiated mode.
-pub fn buffer_to_luma(mode: &Mode, width: u32, height: u32, bytes: &[u8]) -> Result<LumaFrame> {
-    match mode.format {
-        PixelFormat::Yuyv => LumaFrame::from_yuyv(width, height, bytes),
-        PixelFormat::Gray | PixelFormat::Nv12 => {
-            let n = width as usize * height as usize;
-            let y = bytes.get(..n).ok_or(Error::FrameSize {
-                width,
-                height,
-                len: bytes.len(),
-            })?;
-            LumaFrame::new(width, height, y.to_vec())
-        }
-        PixelFormat::Mjpeg => {
-            let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg)
-                .map_err(|e| Error::Camera(format!("MJPEG frame: {e}")))?;
-            let luma = img.into_luma8();
-            let (w, h) = luma.dimensions();
-            LumaFrame::new(w, h, luma.into_raw())
-        }
-        PixelFormat::Other => Err(Error::Camera("unsupported pixel format".into())),
-    }
 }
 
 fn capture_loop(index: u32, tx: &SyncSender<SourceEvent>, stop: &AtomicBool) {

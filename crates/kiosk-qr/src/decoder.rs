@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::frame::LumaFrame;
@@ -16,6 +16,13 @@ pub struct Decoded {
     /// Corner points (top-left, top-right, bottom-right, bottom-left) in frame pixels, when the
     /// engine reports them; the pipeline uses them as the next region of interest.
     pub corners: Option<[(i32, i32); 4]>,
+}
+
+// The bytes are the citizen's data: wiped when dropped.
+impl Drop for Decoded {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.bytes);
+    }
 }
 
 impl std::fmt::Debug for Decoded {
@@ -39,7 +46,7 @@ pub trait Decoder {
 }
 
 /// The engines this crate knows, selectable by config (`qr.engine = "zxing"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     /// Pure Rust (rqrr): no C++ toolchain needed; slower and needs ≥ 4 px per module.
@@ -104,5 +111,31 @@ impl FromStr for Engine {
 impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_unknown_is_an_error() {
+        assert_eq!("rqrr".parse::<Engine>().unwrap(), Engine::Rqrr);
+        assert_eq!("zxing".parse::<Engine>().unwrap(), Engine::Zxing);
+        assert!(matches!("zbar".parse::<Engine>(), Err(Error::UnknownEngine(n)) if n == "zbar"));
+        assert!(Engine::available().contains(&Engine::default_for_build()));
+        assert!(Engine::available().contains(&Engine::Rqrr));
+    }
+
+    #[cfg(not(feature = "zxing"))]
+    #[test]
+    fn zxing_absent_is_a_clear_error() {
+        assert!(matches!(
+            Engine::Zxing.build(),
+            Err(Error::EngineNotBuilt {
+                engine: "zxing",
+                ..
+            })
+        ));
     }
 }

@@ -99,6 +99,10 @@ pub enum Error {
     #[error("zxing-cpp: {0}")]
     Zxing(String),
 
+    /// The QR encoder refused the data (too long for any QR version).
+    #[error("QR encoding: {0}")]
+    QrEncode(String),
+
     // ---- benchmark ----
     /// A benchmark folder or manifest that cannot be used.
     #[error("benchmark: {0}")]

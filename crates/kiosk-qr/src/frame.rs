@@ -21,6 +21,13 @@ impl std::fmt::Debug for LumaFrame {
     }
 }
 
+// A frame may show a card or its QR: wipe the pixels when it goes (a memset, ~0.1 ms at 720p).
+impl Drop for LumaFrame {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.data);
+    }
+}
+
 fn checked_len(width: u32, height: u32) -> Option<usize> {
     if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
         return None;
@@ -114,9 +121,9 @@ impl LumaFrame {
         &mut self.data
     }
 
-    /// Consumes the frame and returns its buffer.
-    pub fn into_data(self) -> Vec<u8> {
-        self.data
+    /// Consumes the frame and returns its buffer (the caller now owns the wiping).
+    pub fn into_data(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.data)
     }
 
     /// Pixel at (x, y); callers stay in bounds.

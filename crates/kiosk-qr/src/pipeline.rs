@@ -50,7 +50,8 @@ impl Default for PipelineConfig {
 pub enum ScanEvent {
     /// A new code: its raw bytes (always kept) and what they parse to (or why not).
     Code {
-        raw: Vec<u8>,
+        /// Wiped when dropped: it is the citizen's data.
+        raw: zeroize::Zeroizing<Vec<u8>>,
         payload: Result<Payload>,
         engine: &'static str,
         timing: FrameTiming,
@@ -229,13 +230,13 @@ impl Worker {
             let result = scanner.scan(&frame);
             self.record(&result.timing);
             let now = Instant::now();
-            for code in result.codes {
+            for mut code in result.codes {
                 if !dedup.is_new(&code.bytes, now) {
                     continue;
                 }
                 let payload = classify(&code.bytes);
                 let event = ScanEvent::Code {
-                    raw: code.bytes,
+                    raw: zeroize::Zeroizing::new(std::mem::take(&mut code.bytes)),
                     payload,
                     engine: scanner.engine_name(),
                     timing: result.timing.clone(),

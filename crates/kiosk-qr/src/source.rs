@@ -85,6 +85,8 @@ pub struct FileSource {
     next: usize,
     looping: bool,
     label: String,
+    interval: Option<Duration>,
+    last: Option<std::time::Instant>,
 }
 
 fn is_image(path: &Path) -> bool {
@@ -131,7 +133,16 @@ impl FileSource {
             next: 0,
             looping,
             label,
+            interval: None,
+            last: None,
         })
+    }
+
+    /// Delivers at most one frame per `interval`, like a camera (a looping folder would
+    /// otherwise spin a core).
+    pub fn paced(mut self, interval: Duration) -> Self {
+        self.interval = Some(interval);
+        self
     }
 
     /// The files this source will read, in order.
@@ -145,7 +156,16 @@ impl FrameSource for FileSource {
         format!("files: {}", self.label)
     }
 
-    fn next_frame(&mut self, _timeout: Duration) -> SourceEvent {
+    fn next_frame(&mut self, timeout: Duration) -> SourceEvent {
+        if let (Some(interval), Some(last)) = (self.interval, self.last) {
+            let wait = interval.saturating_sub(last.elapsed());
+            if wait > timeout {
+                std::thread::sleep(timeout);
+                return SourceEvent::Idle;
+            }
+            std::thread::sleep(wait);
+        }
+        self.last = Some(std::time::Instant::now());
         if self.next >= self.files.len() {
             if !self.looping || self.files.is_empty() {
                 return SourceEvent::End;
@@ -209,6 +229,27 @@ mod tests {
             SourceEvent::Skipped(Error::Image { .. })
         ));
         assert!(matches!(src.next_frame(Duration::ZERO), SourceEvent::End));
+    }
+
+    #[test]
+    fn paced_source_is_idle_until_its_interval_passed() {
+        let tmp = tempfile::tempdir().unwrap();
+        save_png(
+            &LumaFrame::filled(8, 8, 1).unwrap(),
+            &tmp.path().join("a.png"),
+        )
+        .unwrap();
+        let mut src = FileSource::new(&[tmp.path().to_owned()], true)
+            .unwrap()
+            .paced(Duration::from_secs(3600));
+        assert!(matches!(
+            src.next_frame(Duration::from_millis(1)),
+            SourceEvent::Frame(_)
+        ));
+        assert!(matches!(
+            src.next_frame(Duration::from_millis(1)),
+            SourceEvent::Idle
+        ));
     }
 
     #[test]

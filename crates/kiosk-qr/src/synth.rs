@@ -192,7 +192,7 @@ pub fn card_payload(rng: &mut Rng) -> String {
 /// The QR modules of `bytes` (byte mode, EC level M): `(side, dark[y * side + x])`.
 pub fn qr_modules(bytes: &[u8]) -> Result<(usize, Vec<bool>)> {
     let code = QrCode::with_error_correction_level(bytes, EcLevel::M)
-        .map_err(|e| Error::Bench(format!("QR encoding failed: {e}")))?;
+        .map_err(|e| Error::QrEncode(e.to_string()))?;
     let side = code.width();
     let dark = code
         .to_colors()
@@ -221,7 +221,7 @@ pub fn render_qr(bytes: &[u8], module_px: u32) -> Result<LumaFrame> {
             }
         }
     }
-    let full = u32::try_from(full).map_err(|_| Error::Bench("QR image too large".into()))?;
+    let full = u32::try_from(full).map_err(|_| Error::QrEncode("image too large".into()))?;
     LumaFrame::new(full, full, data)
 }
 
@@ -241,18 +241,19 @@ fn homography(from: [(f32, f32); 4], to: [(f32, f32); 4]) -> Option<[f64; 9]> {
             return None;
         }
         a.swap(col, pivot);
-        for row in 0..8 {
-            if row != col {
-                let f = a[row][col] / a[col][col];
-                for k in col..9 {
-                    a[row][k] -= f * a[col][k];
+        let pivot_row = a[col];
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col {
+                let f = row[col] / pivot_row[col];
+                for (x, p) in row.iter_mut().zip(pivot_row.iter()).skip(col) {
+                    *x -= f * p;
                 }
             }
         }
     }
     let mut h = [0f64; 9];
-    for i in 0..8 {
-        h[i] = a[i][8] / a[i][i];
+    for (i, row) in a.iter().enumerate() {
+        h[i] = row[8] / row[i];
     }
     h[8] = 1.0;
     Some(h)

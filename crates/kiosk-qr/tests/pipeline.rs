@@ -13,7 +13,7 @@ fn events(source: MemorySource) -> Vec<ScanEvent> {
         retry_delay: Duration::from_millis(10),
         ..PipelineConfig::default()
     };
-    let pipeline = Pipeline::spawn(Box::new(source), config).unwrap();
+    let pipeline = Pipeline::spawn(Box::new(source), config).expect("pipeline starts");
     let mut out = Vec::new();
     loop {
         match pipeline.events().recv_timeout(Duration::from_secs(60)) {
@@ -47,8 +47,8 @@ fn same_code_reported_once_camera_loss_reported_and_recovered() {
     let kinds: Vec<String> = evs
         .iter()
         .map(|e| match e {
-            ScanEvent::Code { raw, .. } if Some(raw) == a.expected.as_ref() => "A".to_owned(),
-            ScanEvent::Code { raw, .. } if Some(raw) == b.expected.as_ref() => "B".to_owned(),
+            ScanEvent::Code { raw, .. } if Some(&**raw) == a.expected.as_ref() => "A".to_owned(),
+            ScanEvent::Code { raw, .. } if Some(&**raw) == b.expected.as_ref() => "B".to_owned(),
             ScanEvent::Code { .. } => "other code".to_owned(),
             ScanEvent::SourceDown { .. } => "down".to_owned(),
             ScanEvent::SourceUp => "up".to_owned(),
@@ -84,15 +84,15 @@ fn a_bad_payload_is_an_event_with_its_error_and_raw_bytes() {
                 payload: Err(Error::NotUtf8 { .. }),
                 ..
             },
-        ] => assert_eq!(raw, &bytes),
+        ] => assert_eq!(&**raw, &bytes),
         other => panic!("{other:?}"),
     }
 }
 
 fn synth_frame_of(bytes: &[u8]) -> kiosk_qr::LumaFrame {
     // A clean 6-px-per-module code pasted into a grey 640×480 frame.
-    let code = synth::render_qr(bytes, 6).unwrap();
-    let mut frame = kiosk_qr::LumaFrame::filled(640, 480, 128).unwrap();
+    let code = synth::render_qr(bytes, 6).expect("QR fits");
+    let mut frame = kiosk_qr::LumaFrame::filled(640, 480, 128).expect("valid size");
     let w = frame.width() as usize;
     for y in 0..code.height() {
         for x in 0..code.width() {

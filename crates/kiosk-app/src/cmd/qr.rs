@@ -32,7 +32,7 @@ pub enum QrCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Decoder engine: rqrr or zxing (default: the best one in this build).
-        #[arg(long)]
+        #[arg(long, value_parser = ["rqrr", "zxing"])]
         engine: Option<String>,
     },
     /// Show what the camera sees: every new code, camera loss and recovery, and timings.
@@ -44,7 +44,7 @@ pub enum QrCommand {
         #[arg(long)]
         folder: Option<PathBuf>,
         /// Decoder engine: rqrr or zxing.
-        #[arg(long)]
+        #[arg(long, value_parser = ["rqrr", "zxing"])]
         engine: Option<String>,
         /// Stop after this many seconds (default: until interrupted).
         #[arg(long)]
@@ -105,6 +105,7 @@ pub fn run(args: QrArgs, global: &Global) -> anyhow::Result<()> {
             engine_of(engine.as_deref())?,
             seconds,
             global.json,
+            &mut std::io::stdout().lock(),
         ),
         QrCommand::Bench {
             dir,
@@ -217,7 +218,10 @@ fn decode(
 
 fn open_source(device: &str, folder: Option<PathBuf>) -> anyhow::Result<Box<dyn FrameSource>> {
     if let Some(dir) = folder {
-        return Ok(Box::new(FileSource::new(&[dir], true)?));
+        // About 15 frames per second, like the camera.
+        return Ok(Box::new(
+            FileSource::new(&[dir], true)?.paced(Duration::from_millis(66)),
+        ));
     }
     #[cfg(feature = "camera")]
     {
@@ -237,6 +241,7 @@ fn watch(
     engine: Engine,
     seconds: Option<u64>,
     as_json: bool,
+    out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let source = open_source(device, folder)?;
     eprintln!(
@@ -267,13 +272,14 @@ fn watch(
                     let mut obj = code_json(&raw);
                     obj["engine"] = json!(engine);
                     obj["ms"] = json!(ms);
-                    println!("{obj}");
+                    writeln!(out, "{obj}")?;
                 } else {
                     match payload {
-                        Ok(p) => println!("{} ({engine}, {ms:.1} ms)", describe(&p)),
-                        Err(e) => println!("unreadable payload: {e} ({engine}, {ms:.1} ms)"),
+                        Ok(p) => writeln!(out, "{} ({engine}, {ms:.1} ms)", describe(&p))?,
+                        Err(e) => writeln!(out, "unreadable payload: {e} ({engine}, {ms:.1} ms)")?,
                     }
                 }
+                out.flush()?;
             }
             Ok(ScanEvent::SourceDown { reason }) => {
                 eprintln!("camera unavailable: {reason} (retrying)")
@@ -330,10 +336,11 @@ fn bench_cmd(
     }
     let with_code = frames.iter().filter(|f| f.expected.is_some()).count();
     let heading = format!(
-        "### QR decoding\n\nRun {} on {} ({}), commit {}, debug={}: {} frames ({} with a card QR, {} without), one thread.\nDefault engine of this build: {}.",
+        "### QR decoding\n\nRun {} on {} ({}, load average {} at the start), commit {}, debug={}: {} frames ({} with a card QR, {} without), one thread.\nDefault engine of this build: {}.",
         utc_now(),
         machine(),
         std::env::consts::ARCH,
+        load_average(),
         commit(),
         cfg!(debug_assertions),
         frames.len(),
@@ -374,6 +381,14 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     format!("{cpu}, {cores} cores")
+}
+
+/// The 1-minute load average: timings on a busy machine are not comparable to an idle one.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn commit() -> String {
@@ -427,9 +442,39 @@ mod tests {
     }
 
     #[test]
+    fn watch_reports_a_code_held_in_view_once() {
+        // A folder source loops over the same frame for 3 seconds: one report, not one per frame.
+        let dir = tempfile::tempdir().unwrap();
+        let card = synth::frame(Class::Clean, (1280, 720), 8).unwrap();
+        save(dir.path(), "card.png", &card.frame);
+        let mut out = Vec::new();
+        watch(
+            "/dev/video0",
+            Some(dir.path().to_owned()),
+            Engine::default_for_build(),
+            Some(3),
+            true,
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["kind"], "card");
+        let expected = String::from_utf8(card.expected.unwrap()).unwrap();
+        assert_eq!(
+            lines[0]["fields"]["name"],
+            expected.split('|').nth(2).unwrap()
+        );
+    }
+
+    #[test]
     fn human_output_masks_the_id() {
         let dir = tempfile::tempdir().unwrap();
-        let card = synth::frame(Class::Clean, (640, 480), 6).unwrap();
+        let card = synth::frame(Class::Clean, (1280, 720), 6).unwrap();
         let files = vec![save(dir.path(), "card.png", &card.frame)];
         let mut out = Vec::new();
         assert_eq!(

@@ -259,6 +259,12 @@ impl Enrolment {
         )
     }
 
+    /// The QR image to print (black on white, 4-module quiet zone, `module_px` pixels per
+    /// module; 8 gives a 6–7 cm code at 300 dpi).
+    pub fn to_qr_image(&self, module_px: u32) -> Result<crate::frame::LumaFrame> {
+        crate::synth::render_qr(self.to_uri().as_bytes(), module_px)
+    }
+
     /// Base URL of the site gateway (https).
     pub fn gateway(&self) -> &str {
         &self.gateway

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::pin;
 use crate::v1::{
     ApiError, Catalog, EnrolRequest, EnrolResponse, IdempotencyKey, InsuranceCheckRequest,
-    InsuranceCheckResponse, KioskInfo, KioskStatus, Registration, Ticket,
+    InsuranceCheckResponse, KioskInfo, KioskStatus, Registration, RenewRequest, Ticket,
 };
 
 /// Largest answer body the client reads; anything longer is a broken or hostile server.
@@ -97,6 +97,9 @@ impl GatewayClient {
             .https_only(true)
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
+            // Below the gateway's idle limit, so a pooled connection is never reused just as the
+            // server closes it.
+            .pool_idle_timeout(Duration::from_secs(5))
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .build()
@@ -144,6 +147,12 @@ impl GatewayClient {
         request: &InsuranceCheckRequest,
     ) -> Result<InsuranceCheckResponse> {
         self.post_json("/v1/insurance/check", request).await
+    }
+
+    /// Renews the kiosk's certificate before it expires: a CSR for a new key (made on the kiosk),
+    /// answered like an enrolment. Switch to the new certificate only after storing it.
+    pub async fn renew(&self, request: &RenewRequest) -> Result<EnrolResponse> {
+        self.post_json("/v1/renew", request).await
     }
 
     /// Heartbeat; the answer says who the gateway thinks this kiosk is.

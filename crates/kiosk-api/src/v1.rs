@@ -798,7 +798,16 @@ impl fmt::Debug for EnrolRequest {
     }
 }
 
-/// What an enrolled kiosk receives.
+/// `POST /v1/renew`: an enrolled kiosk asks for a new certificate (mutual TLS with the current
+/// one), with a CSR for a new key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewRequest {
+    /// PKCS#10 request, PEM.
+    pub csr_pem: String,
+}
+
+/// What an enrolled (or renewed) kiosk receives.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolResponse {
     pub kiosk_id: KioskId,
@@ -821,52 +830,62 @@ pub struct SiteConfig {
     pub display_name: String,
 }
 
-/// The enrolment QR (and `--qr FILE`) payload, as JSON: where the gateway is, the token, and the
-/// SHA-256 of the gateway CA certificate (DER, lower-case hex) that the kiosk pins.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The enrolment QR that `kiosk-gateway token create` prints. The format is owned by `kiosk-qr`
+/// (`payload::enrolment`, which parses it on the kiosk):
+///
+/// ```text
+/// kiosk-enrol:v1?gw=<percent-encoded URL>&tok=<token>&ca=<64 hex>&site=<id>&kind=clinic|one-stop
+/// ```
+///
+/// This side only writes it; keys in that fixed order, the CA fingerprint is the SHA-256 of the
+/// gateway CA certificate (DER), lower-case hex.
+#[derive(Clone, PartialEq, Eq)]
 pub struct EnrolmentQr {
-    /// Payload format version, 1.
-    pub v: u8,
     pub gateway_url: String,
     pub token: String,
     pub ca_sha256: String,
+    pub site: String,
+    pub kind: SiteKind,
 }
 
 impl EnrolmentQr {
-    /// Largest payload accepted from a QR code.
-    pub const MAX_LEN: usize = 1024;
-
-    /// Parses and checks a QR payload.
-    pub fn parse(text: &str) -> Result<Self> {
-        if text.len() > Self::MAX_LEN {
-            return Err(Error::invalid("enrolment QR", "payload too long"));
-        }
-        let qr: EnrolmentQr = serde_json::from_str(text)?;
-        if qr.v != 1 {
-            return Err(Error::invalid(
-                "enrolment QR",
-                format!("unknown version {}", qr.v),
-            ));
-        }
-        if !qr.gateway_url.starts_with("https://") {
-            return Err(Error::invalid("enrolment QR", "gateway_url must be https"));
-        }
-        crate::pin::parse_fingerprint(&qr.ca_sha256)?;
-        Ok(qr)
+    /// The QR text.
+    pub fn to_payload(&self) -> String {
+        let kind = match self.kind {
+            SiteKind::Clinic => "clinic",
+            SiteKind::OneStop => "one-stop",
+        };
+        format!(
+            "kiosk-enrol:v1?gw={}&tok={}&ca={}&site={}&kind={kind}",
+            percent_encode(&self.gateway_url),
+            self.token,
+            self.ca_sha256,
+            self.site,
+        )
     }
+}
 
-    /// The payload to encode in the QR.
-    pub fn to_payload(&self) -> Result<String> {
-        Ok(serde_json::to_string(self)?)
+/// Escapes every byte except ASCII letters, digits and `-._~` (what `kiosk-qr` decodes).
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
+    out
 }
 
 impl fmt::Debug for EnrolmentQr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token is a credential until used.
         f.debug_struct("EnrolmentQr")
             .field("gateway_url", &self.gateway_url)
             .field("ca_sha256", &self.ca_sha256)
+            .field("site", &self.site)
+            .field("kind", &self.kind)
             .finish_non_exhaustive()
     }
 }

@@ -1,5 +1,8 @@
 //! The v1 types: round trips, strictness, validation, and that arbitrary input never panics.
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use kiosk_api::v1::*;
 use proptest::prelude::*;
 use time::macros::{date, datetime};
@@ -133,18 +136,26 @@ fn oversized_chip_files_are_rejected() {
 }
 
 #[test]
-fn enrolment_qr_round_trips_and_checks() {
+fn enrolment_qr_is_written_in_the_kiosk_qr_format() {
     let qr = EnrolmentQr {
-        v: 1,
         gateway_url: "https://gw.example:8443".into(),
-        token: "tok".into(),
+        token: "0123456789abcdef0123456789abcdef".into(),
         ca_sha256: "ab".repeat(32),
+        site: "bv-hn01".into(),
+        kind: SiteKind::OneStop,
     };
-    let payload = qr.to_payload().unwrap();
-    assert_eq!(EnrolmentQr::parse(&payload).unwrap(), qr);
-    let plain_http = payload.replace("https://", "http://");
-    assert!(EnrolmentQr::parse(&plain_http).is_err());
-    assert!(EnrolmentQr::parse(&"x".repeat(EnrolmentQr::MAX_LEN + 1)).is_err());
+    assert_eq!(
+        qr.to_payload(),
+        format!(
+            "kiosk-enrol:v1?gw=https%3A%2F%2Fgw.example%3A8443&tok=0123456789abcdef0123456789abcdef\
+             &ca={}&site=bv-hn01&kind=one-stop",
+            "ab".repeat(32)
+        )
+    );
+    assert!(
+        !format!("{qr:?}").contains("0123456789abcdef"),
+        "Debug hides the token"
+    );
 }
 
 proptest! {
@@ -155,7 +166,6 @@ proptest! {
         }
         let _ = serde_json::from_slice::<Ticket>(&bytes);
         let _ = serde_json::from_slice::<Catalog>(&bytes);
-        let _ = EnrolmentQr::parse(&String::from_utf8_lossy(&bytes));
     }
 
     #[test]
@@ -166,5 +176,23 @@ proptest! {
         let json = serde_json::to_vec(&reg).unwrap();
         let back: Registration = serde_json::from_slice(&json).unwrap();
         prop_assert_eq!(back, reg);
+    }
+}
+
+proptest! {
+    #[test]
+    fn trust_material_parsers_never_panic(text in "\\PC{0,300}") {
+        let _ = kiosk_api::pin::parse_fingerprint(&text);
+        let _ = kiosk_api::pin::certs_from_pem(&text);
+        let _ = kiosk_api::pin::key_from_pem(&text);
+        let _ = kiosk_api::client::parse_retry_after(&text, std::time::SystemTime::now());
+    }
+
+    #[test]
+    fn retry_after_seconds_are_clamped(secs in any::<u64>()) {
+        let d = kiosk_api::client::parse_retry_after(&secs.to_string(), std::time::SystemTime::now())
+            .unwrap();
+        prop_assert!(d <= kiosk_api::client::MAX_RETRY_AFTER);
+        prop_assert_eq!(d.as_secs(), secs.min(kiosk_api::client::MAX_RETRY_AFTER.as_secs()));
     }
 }

@@ -137,9 +137,17 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn render(args: &BenchArgs, m: &Measured) -> String {
     let rate = m.total as f64 / m.elapsed.as_secs_f64();
     let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
-    let date = time::OffsetDateTime::now_utc()
+    let now = time::OffsetDateTime::now_utc();
+    let date = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
+    // The machine may be shared (CI, other builds): say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -157,7 +165,8 @@ fn render(args: &BenchArgs, m: &Measured) -> String {
     };
     format!(
         "### Gateway registrations per second (mTLS, loopback)\n\n\
-         `kiosk-gateway bench` on {date}, {cores} cores, commit {commit}, {profile} build. \
+         `kiosk-gateway bench` on {date}, {cores} cores (load average {load} at the end), \
+         commit {commit}, {profile} build. \
          {kiosks} simulated kiosks × {conc} requests in flight, each a clinic registration \
          with chip data, validated, sealed (ChaCha20-Poly1305), numbered and committed to SQLite \
          (WAL, synchronous=FULL) before the answer.\n\n\

@@ -63,6 +63,9 @@ pub struct Limits {
     /// Seconds for the TLS handshake.
     #[serde(default = "default_handshake_timeout")]
     pub handshake_timeout_secs: u64,
+    /// Open connections at most; more are closed at once (clients retry later).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +74,7 @@ impl Default for Limits {
             max_body_bytes: default_max_body(),
             header_timeout_secs: default_header_timeout(),
             handshake_timeout_secs: default_handshake_timeout(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -126,6 +130,8 @@ pub struct FhirConfig {
     pub submission_system: String,
     /// Organization reference of the hospital, e.g. `Organization/bv-01`.
     pub organization: Option<String>,
+    /// PEM file of the CA that signs the FHIR server's certificate (needed for https).
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_offset() -> String {
@@ -142,6 +148,9 @@ fn default_header_timeout() -> u64 {
 }
 fn default_handshake_timeout() -> u64 {
     10
+}
+fn default_max_connections() -> usize {
+    1024
 }
 fn default_cert_days() -> u32 {
     30
@@ -179,9 +188,16 @@ impl Config {
 
     fn check(&self) -> std::result::Result<(), String> {
         check_code("site.id", &self.site.id).map_err(|e| e.to_string())?;
+        // The enrolment QR (kiosk-qr) accepts lower-case site ids only.
+        if self.site.id.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err("site.id: must be lower-case".into());
+        }
         self.utc_offset()?;
         if !self.site.public_url.starts_with("https://") {
             return Err("site.public_url: must start with https://".into());
+        }
+        if self.limits.max_connections == 0 || self.limits.max_connections > 65_536 {
+            return Err("limits.max_connections: must be between 1 and 65536".into());
         }
         if self.limits.max_body_bytes < 1024 || self.limits.max_body_bytes > 16 * 1024 * 1024 {
             return Err("limits.max_body_bytes: must be between 1 KiB and 16 MiB".into());
@@ -355,6 +371,9 @@ mod tests {
         let text = Config::sample("s", SiteKind::Clinic, "https://x").replace("17:00", "25:00");
         let err = Config::parse(&text, "g.toml").unwrap_err().to_string();
         assert!(err.contains("opening_hours[0]"), "{err}");
+        let text = Config::sample("Site-A", SiteKind::Clinic, "https://x");
+        let err = Config::parse(&text, "g.toml").unwrap_err().to_string();
+        assert!(err.contains("site.id: must be lower-case"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Encounter keyed on the kiosk's submission id so a retry can never create a second one.
 
 use kiosk_api::v1::{Registration, RegistrationKind, Sex, Ticket};
+use reqwest::header;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -128,3 +129,23 @@ pub fn transaction_bundle(
         "entry": entries,
     }))
 }
+
+/// POSTs a Bundle to the configured endpoint; the outcome as stored in `forward_state`
+/// (`forwarded`, or `failed: …` without any personal data).
+pub async fn send(client: &reqwest::Client, config: &FhirConfig, bundle: &Value) -> String {
+    let result = client
+        .post(&config.endpoint)
+        .header(header::CONTENT_TYPE, "application/fhir+json")
+        .json(bundle)
+        .send()
+        .await;
+    match result {
+        Ok(r) if r.status().is_success() => FORWARDED.to_string(),
+        Ok(r) => format!("failed: HTTP {}", r.status().as_u16()),
+        Err(e) if e.is_timeout() => "failed: timeout".to_string(),
+        Err(_) => "failed: connection".to_string(),
+    }
+}
+
+/// `forward_state` of a registration the FHIR server accepted.
+pub const FORWARDED: &str = "forwarded";

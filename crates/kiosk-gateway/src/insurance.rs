@@ -3,7 +3,6 @@
 //! insurance service over HTTPS, which holds the facility's credentials.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kiosk_api::v1::{InsuranceCheckRequest, InsuranceCheckResponse, InsuranceStatus};
 use sha2::{Digest, Sha256};
@@ -61,7 +60,7 @@ impl InsuranceAdapter {
                 timeout_secs,
                 ca_file,
             } => {
-                let client = upstream_client(ca_file.as_deref(), *timeout_secs)?;
+                let client = crate::upstream::client(ca_file.as_deref(), *timeout_secs)?;
                 Ok(InsuranceAdapter::Http {
                     client,
                     url: url.clone(),
@@ -141,53 +140,6 @@ async fn ask_http(
     if !response.status().is_success() {
         return Err(upstream(format!("HTTP {}", response.status())));
     }
-    let body = read_capped(response, MAX_ANSWER_BYTES).await?;
+    let body = crate::upstream::read_capped(response, MAX_ANSWER_BYTES).await?;
     serde_json::from_slice(&body).map_err(|e| upstream(format!("answer: {e}")))
-}
-
-/// Reads a response body, refusing more than `cap` bytes.
-pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| Error::Upstream {
-        service: "upstream",
-        reason: e.to_string(),
-    })? {
-        if body.len() + chunk.len() > cap {
-            return Err(Error::Upstream {
-                service: "upstream",
-                reason: format!("answer longer than {cap} bytes"),
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// An HTTPS client for services behind the gateway: rustls on ring, trusting only `ca_file`
-/// (there is no system trust store on the appliance), with a timeout on everything.
-pub(crate) fn upstream_client(
-    ca_file: Option<&std::path::Path>,
-    timeout_secs: u64,
-) -> Result<reqwest::Client> {
-    let mut roots = rustls::RootCertStore::empty();
-    if let Some(path) = ca_file {
-        let pem = std::fs::read_to_string(path).map_err(|e| Error::io_path("read", path, e))?;
-        for cert in kiosk_api::pin::certs_from_pem(&pem)? {
-            roots
-                .add(cert)
-                .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?;
-        }
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(kiosk_api::pin::provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(timeout_secs.min(10)))
-        .timeout(Duration::from_secs(timeout_secs))
-        .build()
-        .map_err(|e| Error::Tls(e.to_string()))
 }

@@ -17,6 +17,7 @@ pub mod routes;
 pub mod seal;
 pub mod server;
 pub mod store;
+pub mod upstream;
 
 pub use error::{Error, Result};
 pub use server::{RunningGateway, start};

@@ -80,6 +80,16 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// The local insurance table (adapter = "table"), for demos and tests.
+    Insurance {
+        #[command(subcommand)]
+        command: InsuranceCommand,
+    },
+    /// Forwarding of clinic visits to the FHIR server.
+    Fhir {
+        #[command(subcommand)]
+        command: FhirCommand,
+    },
     /// Revoke a kiosk (same as `kiosk revoke`).
     Revoke { kiosk_id: String },
     /// Measure registrations per second over mTLS on loopback; writes docs/benchmarks.md.
@@ -95,6 +105,20 @@ enum TokenCommand {
         #[arg(long, value_enum)]
         kind: Option<Kind>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum InsuranceCommand {
+    /// Add answers from JSON lines (`{"id_number": …, "status": "valid", "card_number": …,
+    /// "registered_facility": …, "valid_from": …, "valid_to": …}`); stdin when FILE is `-` or
+    /// absent. ID numbers never go on the command line, where shell history would keep them.
+    Import { file: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+enum FhirCommand {
+    /// Send again every clinic visit the FHIR server has not accepted.
+    Retry,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +140,14 @@ enum KioskCommand {
     List,
     /// Revoke a kiosk: all its certificates are refused from now on.
     Revoke { kiosk_id: String },
+    /// Issue a kiosk key and certificate here (tests, demo, a kiosk without a camera): writes
+    /// kiosk.pem, kiosk.key (0600) and ca.pem to --out and prints the kiosk id.
+    Issue {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        label: Option<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -163,6 +195,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(async {
                 let gateway = kiosk_gateway::start(&dir, listen).await?;
                 tracing::info!("listening on {}", gateway.addr);
+                // The bound URL on stdout, so scripts and tests that pass port 0 can read it.
+                println!("{}", gateway.url());
                 let mut term =
                     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                 tokio::select! {
@@ -178,7 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             command: TokenCommand::Create { site, kind },
         } => {
             let t = ops::create_token(&dir, site.as_deref(), kind.map(Into::into))?;
-            let payload = t.qr.to_payload()?;
+            let payload = t.qr.to_payload();
             let expires = t
                 .expires_at
                 .format(&time::format_description::well_known::Rfc3339)?;
@@ -250,6 +284,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Kiosk {
+            command: KioskCommand::Issue { out, label },
+        } => {
+            let creds = ops::issue_kiosk_credentials(&dir, label.as_deref())?;
+            std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+            std::fs::write(out.join("kiosk.pem"), &creds.cert_pem)?;
+            std::fs::write(out.join("ca.pem"), &creds.ca_pem)?;
+            kiosk_gateway::pki::write_secret(&out.join("kiosk.key"), &creds.key_pem)?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"kiosk": creds.kiosk_id, "dir": out})
+                );
+            } else {
+                println!("{}", creds.kiosk_id);
+            }
+        }
+        Command::Kiosk {
             command: KioskCommand::Revoke { kiosk_id },
         }
         | Command::Revoke { kiosk_id } => {
@@ -257,6 +308,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("no kiosk {kiosk_id}");
             }
             eprintln!("revoked {kiosk_id}");
+        }
+        Command::Insurance {
+            command: InsuranceCommand::Import { file },
+        } => {
+            let reader: Box<dyn std::io::BufRead> = match file {
+                Some(path) if path.as_os_str() != "-" => Box::new(std::io::BufReader::new(
+                    std::fs::File::open(&path)
+                        .with_context(|| format!("open {}", path.display()))?,
+                )),
+                _ => Box::new(std::io::stdin().lock()),
+            };
+            let n = ops::import_insurance(&dir, reader)?;
+            eprintln!("imported {n} insurance answers");
+        }
+        Command::Fhir {
+            command: FhirCommand::Retry,
+        } => {
+            let runtime = tokio::runtime::Runtime::new().context("start runtime")?;
+            let (ok, failed) = runtime.block_on(ops::retry_fhir(&dir))?;
+            if cli.json {
+                println!("{}", serde_json::json!({"forwarded": ok, "failed": failed}));
+            } else {
+                println!("forwarded {ok}, still failing {failed}");
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} clinic visits could not be forwarded");
+            }
         }
         Command::Bench(args) => bench::run(args)?,
     }

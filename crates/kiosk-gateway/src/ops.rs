@@ -29,6 +29,12 @@ pub struct InitOptions {
 /// database. Refuses to run twice on the same directory.
 pub fn init(dir: &Path, options: &InitOptions) -> Result<()> {
     kiosk_api::v1::check_code("site id", &options.site_id)?;
+    if options.site_id.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Error::Config {
+            file: config::FILE.into(),
+            message: "site.id: must be lower-case (the enrolment QR requires it)".into(),
+        });
+    }
     pki::init(dir, &options.site_id, &options.server_names)?;
     Sealer::create_key(dir)?;
     let config_path = dir.join(config::FILE);
@@ -106,10 +112,11 @@ pub fn create_token(dir: &Path, site: Option<&str>, kind: Option<SiteKind>) -> R
         },
     )?;
     let qr = EnrolmentQr {
-        v: 1,
         gateway_url: config.site.public_url.clone(),
         token: token.clone(),
         ca_sha256: pki::ca_fingerprint(dir)?,
+        site: config.site.id.clone(),
+        kind: config.site.kind,
     };
     Ok(NewToken {
         token,
@@ -273,7 +280,97 @@ pub fn add_insurance_card(
     open_store(dir)?.put_insurance_card(&hash, &sealed)
 }
 
+/// Keys an `insurance import` line may have.
+const IMPORT_KEYS: [&str; 6] = [
+    "id_number",
+    "status",
+    "card_number",
+    "registered_facility",
+    "valid_from",
+    "valid_to",
+];
+
+/// Longest line `insurance import` accepts.
+const MAX_IMPORT_LINE: usize = 4096;
+
+/// Imports insurance answers from JSON lines; all or nothing is checked before anything is
+/// written, and errors name the line, never its content.
+pub fn import_insurance(dir: &Path, reader: impl std::io::BufRead) -> Result<usize> {
+    let mut parsed = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let line = zeroize::Zeroizing::new(line.map_err(|e| Error::io("read import", e))?);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| Error::Config {
+            file: "insurance import".into(),
+            message: format!("line {n}: {reason}"),
+        };
+        if line.len() > MAX_IMPORT_LINE {
+            return Err(bad(format!("longer than {MAX_IMPORT_LINE} bytes")));
+        }
+        let mut value: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&line).map_err(|e| bad(crate::routes::scrub(&e.to_string())))?;
+        if let Some(key) = value.keys().find(|k| !IMPORT_KEYS.contains(&k.as_str())) {
+            return Err(bad(format!(
+                "unknown key `{}`",
+                key.chars().take(32).collect::<String>()
+            )));
+        }
+        let id_number = match value.remove("id_number") {
+            Some(serde_json::Value::String(id))
+                if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                zeroize::Zeroizing::new(id)
+            }
+            _ => return Err(bad("id_number must be a string of exactly 12 digits".into())),
+        };
+        let answer: InsuranceCheckResponse =
+            serde_json::from_value(serde_json::Value::Object(value))
+                .map_err(|e| bad(crate::routes::scrub(&e.to_string())))?;
+        parsed.push((id_number, answer));
+    }
+    for (id_number, answer) in &parsed {
+        add_insurance_card(dir, id_number, answer)?;
+    }
+    Ok(parsed.len())
+}
+
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// Sends again every clinic visit the FHIR server has not accepted (failed or interrupted
+/// forwards). Conditional creates make a repeat harmless. Returns (forwarded, still failing).
+pub async fn retry_fhir(dir: &Path) -> Result<(usize, usize)> {
+    let config = Config::load(&dir.join(config::FILE))?;
+    let Some(fhir) = config.fhir.clone() else {
+        return Err(Error::Config {
+            file: config::FILE.into(),
+            message: "fhir: no [fhir] section; nothing to forward to".into(),
+        });
+    };
+    let client = crate::upstream::client(fhir.ca_file.as_deref(), fhir.timeout_secs)?;
+    let sealer = Sealer::load(dir)?;
+    let store = open_store(dir)?;
+    let (mut ok, mut failed) = (0, 0);
+    for row in store.unforwarded()? {
+        let plain = sealer.open(row.key.as_bytes(), &row.body_sealed)?;
+        let registration: Registration = serde_json::from_slice(&plain)
+            .map_err(|e| Error::Store(format!("stored registration: {e}")))?;
+        let Some(bundle) = crate::fhir::transaction_bundle(&registration, &row.ticket, &fhir)
+        else {
+            continue;
+        };
+        let outcome = crate::fhir::send(&client, &fhir, &bundle).await;
+        if outcome == crate::fhir::FORWARDED {
+            ok += 1;
+        } else {
+            failed += 1;
+        }
+        store.set_forward_state(&row.key, &outcome)?;
+    }
+    Ok((ok, failed))
 }

@@ -15,11 +15,12 @@ use axum::routing::{get, post};
 use http_body_util::{BodyExt, Limited};
 use kiosk_api::v1::{
     ApiError, EnrolRequest, EnrolResponse, IdempotencyKey, InsuranceCheckRequest, KioskId,
-    KioskInfo, KioskStatus, Registration, RegistrationKind, SiteConfig, Ticket,
+    KioskInfo, KioskStatus, Registration, RegistrationKind, RenewRequest, SiteConfig, Ticket,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use time::{Duration as TimeDuration, OffsetDateTime};
+use zeroize::Zeroizing;
 
 use crate::server::{AppState, PeerIdentity};
 use crate::store::{KioskRecord, NewRegistration, SubmitOutcome};
@@ -31,6 +32,7 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(15);
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/enrol", post(enrol))
+        .route("/v1/renew", post(renew))
         .route("/v1/registrations", post(submit_registration))
         .route("/v1/registrations/{key}", get(get_registration))
         .route("/v1/catalog", get(catalog))
@@ -83,7 +85,7 @@ async fn read_json<T: DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(T, Vec<u8>), Problem> {
+) -> Result<T, Problem> {
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -125,7 +127,8 @@ async fn read_json<T: DeserializeOwned>(
             )
         })?;
     let bytes = match collected {
-        Ok(c) => c.to_bytes().to_vec(),
+        // Our copy is wiped on drop; it may hold personal data.
+        Ok(c) => Zeroizing::new(c.to_bytes().to_vec()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
         Err(_) => {
             return Err(Problem::new(
@@ -158,7 +161,7 @@ async fn read_json<T: DeserializeOwned>(
             "trailing characters after the JSON value",
         )
     })?;
-    Ok((value, bytes))
+    Ok(value)
 }
 
 /// Removes quoted or back-ticked values from a serde message, which may be personal data
@@ -268,7 +271,7 @@ async fn submit_registration(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (registration, _raw): (Registration, _) = read_json(&state, &headers, body).await?;
+    let registration: Registration = read_json(&state, &headers, body).await?;
     registration.validate().map_err(invalid)?;
     if registration.kiosk_id.as_str() != kiosk.kiosk_id {
         return Err(Problem::new(
@@ -286,8 +289,8 @@ async fn submit_registration(
         ));
     };
     // Same key and body: canonical re-serialisation, so formatting differences do not matter.
-    let canonical = serde_json::to_vec(&registration).map_err(Problem::internal)?;
-    let body_sha256: [u8; 32] = Sha256::digest(&canonical).into();
+    let canonical = Zeroizing::new(serde_json::to_vec(&registration).map_err(Problem::internal)?);
+    let body_sha256: [u8; 32] = Sha256::digest(&canonical[..]).into();
     let key = registration.idempotency_key.to_string();
 
     let Some(_guard) = state.in_flight.claim(&key) else {
@@ -383,24 +386,7 @@ fn forward_fhir(state: &Arc<AppState>, registration: &Registration, ticket: &Tic
     let store = Arc::clone(&state.store);
     let key = registration.idempotency_key.to_string();
     tokio::spawn(async move {
-        let result = client
-            .post(&config.endpoint)
-            .header(header::CONTENT_TYPE, "application/fhir+json")
-            .json(&bundle)
-            .send()
-            .await;
-        let outcome = match result {
-            Ok(r) if r.status().is_success() => "forwarded".to_string(),
-            Ok(r) => format!("failed: HTTP {}", r.status().as_u16()),
-            Err(e) => format!(
-                "failed: {}",
-                if e.is_timeout() {
-                    "timeout"
-                } else {
-                    "connection"
-                }
-            ),
-        };
+        let outcome = crate::fhir::send(&client, &config, &bundle).await;
         let _ = tokio::task::spawn_blocking(move || store.set_forward_state(&key, &outcome)).await;
     });
 }
@@ -433,7 +419,7 @@ async fn insurance_check(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (request, _): (InsuranceCheckRequest, _) = read_json(&state, &headers, body).await?;
+    let request: InsuranceCheckRequest = read_json(&state, &headers, body).await?;
     request.validate().map_err(invalid)?;
     let answer = state.insurance.check(&request).await;
     Ok(axum::Json(answer).into_response())
@@ -445,7 +431,7 @@ async fn status(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (status, _): (KioskStatus, _) = read_json(&state, &headers, body).await?;
+    let status: KioskStatus = read_json(&state, &headers, body).await?;
     if status.software_version.len() > 64
         || status
             .outbox
@@ -480,7 +466,7 @@ async fn enrol(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (request, _): (EnrolRequest, _) = read_json(&state, &headers, body).await?;
+    let request: EnrolRequest = read_json(&state, &headers, body).await?;
     if request.token.len() > 128 || request.csr_pem.len() > 16 * 1024 {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -498,13 +484,7 @@ async fn enrol(
         ));
     }
     // Check the CSR before spending the token, so a bad request changes nothing.
-    rcgen::CertificateSigningRequestParams::from_pem(&request.csr_pem).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_csr",
-            format!("certificate request unusable: {e}"),
-        )
-    })?;
+    check_csr(&request.csr_pem)?;
     let token_hash = crate::ops::token_hash(&request.token);
     let store = Arc::clone(&state.store);
     let now = OffsetDateTime::now_utc();
@@ -517,29 +497,80 @@ async fn enrol(
         ));
     };
     let kiosk_id = crate::ops::new_kiosk_id(&token.site_id);
+    let answer = issue(
+        &state,
+        KioskRecord {
+            kiosk_id: kiosk_id.clone(),
+            site_id: token.site_id.clone(),
+            label: request.label.clone(),
+            serial: String::new(),
+            not_after: now,
+            enrolled_at: now,
+            revoked_at: None,
+            last_seen: None,
+            last_status: None,
+        },
+        request.csr_pem.clone(),
+    )
+    .await?;
+    tracing::info!("enrolled kiosk {kiosk_id}");
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+/// A new certificate for an enrolled kiosk, authenticated by its current one.
+async fn renew(
+    State(state): State<Arc<AppState>>,
+    Kiosk(kiosk): Kiosk,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let request: RenewRequest = read_json(&state, &headers, body).await?;
+    if request.csr_pem.len() > 16 * 1024 {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "csr_pem too long",
+        ));
+    }
+    check_csr(&request.csr_pem)?;
+    let id = kiosk.kiosk_id.clone();
+    let answer = issue(&state, kiosk, request.csr_pem).await?;
+    tracing::info!("renewed certificate of kiosk {id}");
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+fn check_csr(csr_pem: &str) -> Result<(), Problem> {
+    rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
+        .map(|_| ())
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_csr",
+                format!("certificate request unusable: {e}"),
+            )
+        })
+}
+
+/// Signs the CSR for `kiosk`, records the certificate, and builds the answer.
+async fn issue(
+    state: &Arc<AppState>,
+    mut kiosk: KioskRecord,
+    csr_pem: String,
+) -> Result<EnrolResponse, Problem> {
     let lifetime = TimeDuration::days(i64::from(state.config.enrolment.certificate_days));
     let dir = state.dir.clone();
-    let csr = request.csr_pem.clone();
-    let id = kiosk_id.clone();
-    let issued = blocking(move || crate::pki::issue_from_csr(&dir, &csr, &id, lifetime)).await?;
-    let record = KioskRecord {
-        kiosk_id: kiosk_id.clone(),
-        site_id: token.site_id.clone(),
-        label: request.label.clone(),
-        serial: issued.serial.clone(),
-        not_after: issued.not_after,
-        enrolled_at: now,
-        revoked_at: None,
-        last_seen: None,
-        last_status: None,
-    };
+    let id = kiosk.kiosk_id.clone();
+    let issued =
+        blocking(move || crate::pki::issue_from_csr(&dir, &csr_pem, &id, lifetime)).await?;
+    kiosk.serial = issued.serial.clone();
+    kiosk.not_after = issued.not_after;
     let store = Arc::clone(&state.store);
+    let record = kiosk.clone();
     blocking(move || store.put_kiosk(&record)).await?;
     let dir = state.dir.clone();
     let ca = blocking(move || crate::pki::ca_pem(&dir)).await?;
-    tracing::info!("enrolled kiosk {kiosk_id}");
-    let answer = EnrolResponse {
-        kiosk_id: KioskId::new(kiosk_id).map_err(Problem::internal)?,
+    Ok(EnrolResponse {
+        kiosk_id: KioskId::new(kiosk.kiosk_id).map_err(Problem::internal)?,
         certificate_pem: issued.pem,
         ca_certificate_pem: ca,
         certificate_not_after: issued.not_after,
@@ -549,8 +580,7 @@ async fn enrol(
             gateway_url: state.config.site.public_url.clone(),
             display_name: state.config.site.display_name.clone(),
         },
-    };
-    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+    })
 }
 
 #[cfg(test)]

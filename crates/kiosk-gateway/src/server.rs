@@ -95,7 +95,7 @@ impl AppState {
         let fhir = config
             .fhir
             .as_ref()
-            .map(|f| crate::insurance::upstream_client(None, f.timeout_secs))
+            .map(|f| crate::upstream::client(f.ca_file.as_deref(), f.timeout_secs))
             .transpose()?;
         Ok(AppState {
             dir: dir.to_path_buf(),
@@ -223,6 +223,7 @@ async fn serve(
     limits: config::Limits,
 ) {
     let mut connections = JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -236,8 +237,16 @@ async fn serve(
                         continue;
                     }
                 };
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    tracing::warn!("connection limit reached; closing a new connection");
+                    continue;
+                };
                 let _ = tcp.set_nodelay(true);
-                connections.spawn(connection(tcp, acceptor.clone(), router.clone(), limits.clone()));
+                let (acceptor, router, limits) = (acceptor.clone(), router.clone(), limits.clone());
+                connections.spawn(async move {
+                    connection(tcp, acceptor, router, limits).await;
+                    drop(slot);
+                });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }

@@ -55,6 +55,8 @@ pub struct RegistrationRow {
     pub provisional: Option<String>,
     pub received_at: OffsetDateTime,
     pub body_sealed: Vec<u8>,
+    /// Outcome of the last FHIR forward: `forwarded`, `failed: …`, or none yet.
+    pub forward_state: Option<String>,
 }
 
 /// An enrolled kiosk.
@@ -93,6 +95,8 @@ pub trait Store: Send + Sync {
     fn registrations(&self, since: Option<OffsetDateTime>) -> Result<Vec<RegistrationRow>>;
     /// How many registrations are stored.
     fn registration_count(&self) -> Result<u64>;
+    /// Clinic visits not (yet) accepted by the FHIR server, oldest first.
+    fn unforwarded(&self) -> Result<Vec<RegistrationRow>>;
     /// Records the outcome of forwarding to the hospital system.
     fn set_forward_state(&self, key: &str, state: &str) -> Result<()>;
 
@@ -211,6 +215,47 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Registration rows matching `filter` (which may use `?1` = `arg`), oldest first.
+    fn rows(&self, filter: &str, arg: i64) -> Result<Vec<RegistrationRow>> {
+        let conn = self.lock()?;
+        // `?1 = ?1` keeps the parameter bound when the filter does not use it.
+        let mut stmt = conn.prepare(&format!(
+            "SELECT idempotency_key, kiosk_id, kind, ticket, provisional, received_unix,
+                    body_sealed, forward_state
+             FROM registrations {filter} AND ?1 = ?1 ORDER BY received_unix, rowid"
+        ))?;
+        let rows = stmt.query_map([arg], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Vec<u8>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, kiosk_id, kind, ticket, provisional, received, body_sealed, forward_state) =
+                row?;
+            out.push(RegistrationRow {
+                key,
+                kiosk_id,
+                kind,
+                ticket: ticket_from_json(&ticket)?,
+                provisional,
+                received_at: from_unix(received)?,
+                body_sealed,
+                forward_state,
+            });
+        }
+        Ok(out)
+    }
+}
+
 fn migrate(conn: &Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
@@ -240,21 +285,18 @@ fn ticket_from_json(text: &str) -> Result<Ticket> {
     serde_json::from_str(text).map_err(|e| Error::Store(format!("stored ticket unreadable: {e}")))
 }
 
-fn kiosk_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(KioskRow, ())> {
-    Ok((
-        KioskRow {
-            kiosk_id: r.get(0)?,
-            site_id: r.get(1)?,
-            label: r.get(2)?,
-            serial: r.get(3)?,
-            not_after: r.get(4)?,
-            enrolled: r.get(5)?,
-            revoked: r.get(6)?,
-            last_seen: r.get(7)?,
-            last_status: r.get(8)?,
-        },
-        (),
-    ))
+fn kiosk_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KioskRow> {
+    Ok(KioskRow {
+        kiosk_id: r.get(0)?,
+        site_id: r.get(1)?,
+        label: r.get(2)?,
+        serial: r.get(3)?,
+        not_after: r.get(4)?,
+        enrolled: r.get(5)?,
+        revoked: r.get(6)?,
+        last_seen: r.get(7)?,
+        last_status: r.get(8)?,
+    })
 }
 
 struct KioskRow {
@@ -359,37 +401,18 @@ impl Store for SqliteStore {
     }
 
     fn registrations(&self, since: Option<OffsetDateTime>) -> Result<Vec<RegistrationRow>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT idempotency_key, kiosk_id, kind, ticket, provisional, received_unix,
-                    body_sealed
-             FROM registrations WHERE received_unix >= ?1 ORDER BY received_unix, rowid",
-        )?;
-        let rows = stmt.query_map([since.map(unix).unwrap_or(i64::MIN)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Vec<u8>>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, kiosk_id, kind, ticket, provisional, received, body_sealed) = row?;
-            out.push(RegistrationRow {
-                key,
-                kiosk_id,
-                kind,
-                ticket: ticket_from_json(&ticket)?,
-                provisional,
-                received_at: from_unix(received)?,
-                body_sealed,
-            });
-        }
-        Ok(out)
+        self.rows(
+            "WHERE received_unix >= ?1",
+            since.map(unix).unwrap_or(i64::MIN),
+        )
+    }
+
+    fn unforwarded(&self) -> Result<Vec<RegistrationRow>> {
+        self.rows(
+            "WHERE kind = 'clinic_visit' \
+             AND (forward_state IS NULL OR forward_state <> 'forwarded')",
+            0,
+        )
     }
 
     fn registration_count(&self) -> Result<u64> {
@@ -476,7 +499,7 @@ impl Store for SqliteStore {
                 kiosk_from_row,
             )
             .optional()?;
-        row.map(|(k, ())| k.into_record()).transpose()
+        row.map(KioskRow::into_record).transpose()
     }
 
     fn kiosks(&self) -> Result<Vec<KioskRecord>> {
@@ -487,7 +510,7 @@ impl Store for SqliteStore {
         let rows = stmt.query_map([], kiosk_from_row)?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(row?.0.into_record()?);
+            out.push(row?.into_record()?);
         }
         Ok(out)
     }
@@ -529,5 +552,145 @@ impl Store for SqliteStore {
             params![id_hash, sealed],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiosk_api::v1::IdempotencyKey;
+    use time::macros::{date, datetime};
+
+    fn submit(store: &SqliteStore, queue: &str, day: Date) -> (String, SubmitOutcome) {
+        let key = IdempotencyKey::new();
+        let outcome = submit_key(store, key, queue, day, [1; 32]);
+        (key.to_string(), outcome)
+    }
+
+    fn submit_key(
+        store: &SqliteStore,
+        key: IdempotencyKey,
+        queue: &str,
+        day: Date,
+        hash: [u8; 32],
+    ) -> SubmitOutcome {
+        let q = queue.to_string();
+        store
+            .submit(
+                NewRegistration {
+                    key: key.to_string(),
+                    kiosk_id: "k1",
+                    site_id: "s1",
+                    kind: "clinic_visit",
+                    queue,
+                    service_day: day,
+                    body_sha256: hash,
+                    body_sealed: vec![0; 40],
+                    provisional: None,
+                    received_at: datetime!(2026-11-26 01:00 UTC),
+                },
+                &|number| Ticket {
+                    idempotency_key: key,
+                    queue: q.clone(),
+                    number,
+                    display: format!("{q}-{number:03}"),
+                    counter_or_room: "P1".into(),
+                    estimated_wait_minutes: 0,
+                    service_day: day,
+                    issued_at: datetime!(2026-11-26 01:00 UTC),
+                    provisional_ticket: None,
+                },
+            )
+            .unwrap()
+    }
+
+    fn number(o: &SubmitOutcome) -> u32 {
+        match o {
+            SubmitOutcome::Created(t) => t.number,
+            SubmitOutcome::Existing { .. } => panic!("expected a new registration"),
+        }
+    }
+
+    #[test]
+    fn numbers_are_per_queue_and_per_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let d1 = date!(2026 - 11 - 26);
+        let d2 = date!(2026 - 11 - 27);
+        assert_eq!(number(&submit(&store, "A", d1).1), 1);
+        assert_eq!(number(&submit(&store, "A", d1).1), 2);
+        assert_eq!(number(&submit(&store, "B", d1).1), 1);
+        assert_eq!(
+            number(&submit(&store, "A", d2).1),
+            1,
+            "a new day starts at 1"
+        );
+        assert_eq!(number(&submit(&store, "A", d1).1), 3);
+        assert_eq!(store.registration_count().unwrap(), 5);
+    }
+
+    #[test]
+    fn an_existing_key_returns_its_hash_and_ticket_and_uses_no_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let day = date!(2026 - 11 - 26);
+        let key = IdempotencyKey::new();
+        let first = submit_key(&store, key, "A", day, [7; 32]);
+        assert_eq!(number(&first), 1);
+        match submit_key(&store, key, "A", day, [8; 32]) {
+            SubmitOutcome::Existing {
+                body_sha256,
+                ticket,
+            } => {
+                assert_eq!(body_sha256, vec![7; 32]);
+                assert_eq!(ticket.number, 1);
+            }
+            SubmitOutcome::Created(_) => panic!("stored twice"),
+        }
+        assert_eq!(
+            number(&submit(&store, "A", day).1),
+            2,
+            "no gap after a repeat"
+        );
+    }
+
+    #[test]
+    fn tokens_are_single_use_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let now = datetime!(2026-11-26 01:00 UTC);
+        let token = TokenRecord {
+            site_id: "s1".into(),
+            expires_at: now + time::Duration::minutes(30),
+        };
+        store.add_token("h1", &token).unwrap();
+        store.add_token("h2", &token).unwrap();
+        assert_eq!(store.consume_token("h1", now).unwrap(), Some(token.clone()));
+        assert_eq!(store.consume_token("h1", now).unwrap(), None, "used");
+        assert_eq!(store.consume_token("nope", now).unwrap(), None);
+        let late = now + time::Duration::minutes(31);
+        assert_eq!(store.consume_token("h2", late).unwrap(), None, "expired");
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            submit(&store, "A", date!(2026 - 11 - 26));
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.registration_count().unwrap(), 1);
+        let conn = store.lock().unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        drop(store);
+        let err = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(err.contains("newer than this gateway"), "{err}");
     }
 }

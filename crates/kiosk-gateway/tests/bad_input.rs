@@ -1,6 +1,9 @@
 //! Bad input to the gateway: every malformed request gets a 4xx with a reason that names the
 //! problem (never the submitted value), and nothing is stored.
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestGateway, raw_client};

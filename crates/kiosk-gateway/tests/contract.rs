@@ -2,6 +2,9 @@
 //! its schema and deserialises into its type, and the type's own serialisation validates too
 //! (so a field added to the Rust side without the spec, or the reverse, fails here).
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use kiosk_api::v1::*;
@@ -34,6 +37,11 @@ fn validator(spec: &Value, schema: &str) -> jsonschema::Validator {
         .unwrap()
 }
 
+/// Checks one example file against a schema and a Rust type.
+type Check = fn(&Value, &str, &str);
+/// A named change that makes a registration invalid.
+type Mutation = (&'static str, Box<dyn Fn(&mut Value)>);
+
 fn check<T: Serialize + DeserializeOwned>(spec: &Value, file: &str, schema: &str) {
     let text = std::fs::read_to_string(docs().join("examples").join(file)).unwrap();
     let example: Value = serde_json::from_str(&text).unwrap();
@@ -57,7 +65,7 @@ fn check<T: Serialize + DeserializeOwned>(spec: &Value, file: &str, schema: &str
 #[test]
 fn every_example_matches_spec_and_types() {
     let spec = spec();
-    let cases: &[(&str, &str, fn(&Value, &str, &str))] = &[
+    let cases: &[(&str, &str, Check)] = &[
         (
             "registration-clinic.json",
             "Registration",
@@ -69,6 +77,7 @@ fn every_example_matches_spec_and_types() {
             check::<Registration>,
         ),
         ("ticket.json", "Ticket", check::<Ticket>),
+        ("renew-request.json", "RenewRequest", check::<RenewRequest>),
         ("catalog.json", "Catalog", check::<Catalog>),
         ("catalog-one-stop.json", "Catalog", check::<Catalog>),
         (
@@ -89,7 +98,6 @@ fn every_example_matches_spec_and_types() {
             "EnrolResponse",
             check::<EnrolResponse>,
         ),
-        ("enrolment-qr.json", "EnrolmentQr", check::<EnrolmentQr>),
         ("error.json", "Error", check::<ApiError>),
     ];
     for (file, schema, f) in cases {
@@ -115,7 +123,7 @@ fn schemas_reject_what_the_types_reject() {
     let v = validator(&spec, "Registration");
     let text = std::fs::read_to_string(docs().join("examples/registration-clinic.json")).unwrap();
     let good: Value = serde_json::from_str(&text).unwrap();
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let mutations: Vec<Mutation> = vec![
         (
             "unknown field",
             Box::new(|v| v["identity"]["fields"]["x"] = 1.into()),
@@ -155,6 +163,7 @@ fn every_path_of_the_router_is_in_the_spec() {
     let spec = spec();
     for path in [
         "/v1/enrol",
+        "/v1/renew",
         "/v1/registrations",
         "/v1/registrations/{key}",
         "/v1/catalog",

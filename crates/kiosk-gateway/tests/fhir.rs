@@ -1,5 +1,8 @@
 //! The FHIR R4 transaction Bundle for a clinic visit.
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use kiosk_api::sample;
 use kiosk_api::v1::{KioskId, Ticket};
 use kiosk_gateway::config::FhirConfig;
@@ -12,6 +15,7 @@ fn config() -> FhirConfig {
         timeout_secs: 5,
         submission_system: "urn:kiosk:submission-id".into(),
         organization: Some("Organization/bv-01".into()),
+        ca_file: None,
     }
 }
 

@@ -1,6 +1,9 @@
 //! The gateway end to end over mutual TLS on loopback, through `kiosk-api`'s client: tickets,
 //! idempotency, enrolment, identity refusals, catalog, insurance, heartbeat, encryption at rest.
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -194,18 +197,113 @@ async fn enrolment_with_token_and_csr_then_single_use() {
 }
 
 #[tokio::test]
+async fn an_enrolled_kiosk_renews_its_certificate() {
+    let gw = TestGateway::start(SiteKind::Clinic).await;
+    let (client, kiosk_id, creds) = gw.kiosk();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let csr = rcgen::CertificateParams::default()
+        .serialize_request(&key)
+        .unwrap()
+        .pem()
+        .unwrap();
+    let renewed = client
+        .renew(&kiosk_api::v1::RenewRequest {
+            csr_pem: csr.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(renewed.kiosk_id, kiosk_id);
+    let new_client = client_for(
+        &gw.url(),
+        &ops::KioskCredentials {
+            cert_pem: renewed.certificate_pem.clone(),
+            key_pem: key.serialize_pem(),
+            ..creds
+        },
+    );
+    let info = new_client
+        .send_status(&KioskStatus {
+            sent_at: time::OffsetDateTime::now_utc(),
+            software_version: "0.1.0".into(),
+            devices: Devices {
+                card_reader: DeviceHealth::Ok,
+                camera: DeviceHealth::Ok,
+                printer: DeviceHealth::Ok,
+            },
+            outbox: OutboxHealth {
+                depth: 0,
+                oldest_age_seconds: None,
+                dead_letters: 0,
+                last_error: None,
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(info.kiosk_id, kiosk_id);
+    let expected_serial = kiosk_gateway::server::PeerCert::from_der(
+        kiosk_api::pin::certs_from_pem(&renewed.certificate_pem).unwrap()[0].as_ref(),
+    )
+    .unwrap()
+    .serial;
+    assert_eq!(info.certificate_serial, expected_serial);
+
+    // A bad CSR is refused and a revoked kiosk cannot renew.
+    let bad = client
+        .renew(&kiosk_api::v1::RenewRequest {
+            csr_pem: "junk".into(),
+        })
+        .await;
+    assert!(
+        matches!(bad, Err(Error::Permanent { status: 422, .. })),
+        "{bad:?}"
+    );
+    ops::revoke(gw.path(), kiosk_id.as_str()).unwrap();
+    let revoked = new_client
+        .renew(&kiosk_api::v1::RenewRequest { csr_pem: csr })
+        .await;
+    assert!(matches!(revoked, Err(Error::Refused { .. })), "{revoked:?}");
+}
+
+#[tokio::test]
 async fn identity_problems_are_refused() {
     let gw = TestGateway::start(SiteKind::Clinic).await;
     let (client, kiosk_id, creds) = gw.kiosk();
 
-    // No client certificate: 401 on protected routes.
+    // No client certificate: 401 on every route but enrolment.
     let anonymous = raw_client(&creds, false);
+    let key = kiosk_api::v1::IdempotencyKey::new();
+    for (method, path) in [
+        ("GET", "/v1/catalog".to_string()),
+        ("GET", format!("/v1/registrations/{key}")),
+        ("POST", "/v1/registrations".to_string()),
+        ("POST", "/v1/insurance/check".to_string()),
+        ("POST", "/v1/status".to_string()),
+        ("POST", "/v1/renew".to_string()),
+    ] {
+        let url = format!("{}{path}", gw.url());
+        let request = if method == "GET" {
+            anonymous.get(url)
+        } else {
+            anonymous
+                .post(url)
+                .header("content-type", "application/json")
+                .body("{}")
+        };
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+    }
     let r = anonymous
-        .get(format!("{}/v1/catalog", gw.url()))
+        .post(format!("{}/v1/enrol", gw.url()))
+        .header("content-type", "application/json")
+        .body("{}")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.status(),
+        400,
+        "enrolment is reachable without a certificate"
+    );
 
     // Revoked: every call refused, nothing stored.
     assert!(ops::revoke(gw.path(), kiosk_id.as_str()).unwrap());
@@ -361,6 +459,14 @@ async fn nothing_personal_is_readable_in_the_state_directory() {
         }
     }
     assert!(files >= 5, "expected db, wal, keys and config; saw {files}");
+    use std::os::unix::fs::PermissionsExt;
+    for secret in ["ca.key", "server.key", "data.key"] {
+        let mode = std::fs::metadata(gw.path().join(secret))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{secret}");
+    }
 
     // The operator can still read them back with --with-identity.
     let lines = ops::list_registrations(gw.path(), None, true).unwrap();
@@ -388,4 +494,34 @@ async fn shutdown_stops_serving() {
     gateway.shutdown().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(client.catalog().await.unwrap_err().is_retryable());
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_are_closed_and_retryable() {
+    let gw = TestGateway::start_edited(SiteKind::Clinic, |t| {
+        t.replace(
+            "max_body_bytes = 262144",
+            "max_body_bytes = 262144\nmax_connections = 1\nhandshake_timeout_secs = 2",
+        )
+    })
+    .await;
+    let (client, _, _) = gw.kiosk();
+    // A silent client holds the only slot until its handshake times out.
+    let hog = tokio::net::TcpStream::connect(gw.gateway.addr)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = client.catalog().await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    drop(hog);
+    // Once the slot is free again, calls succeed.
+    let mut served = false;
+    for _ in 0..50 {
+        if client.catalog().await.is_ok() {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served);
 }

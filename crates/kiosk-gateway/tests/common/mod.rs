@@ -18,6 +18,29 @@ pub struct TestGateway {
 
 impl TestGateway {
     pub async fn start(kind: SiteKind) -> Self {
+        Self::start_with(kind, "").await
+    }
+
+    /// Starts with `extra` TOML appended to the sample configuration.
+    pub async fn start_with(kind: SiteKind, extra: &str) -> Self {
+        let extra = extra.to_string();
+        Self::start_edited(kind, move |text| {
+            if extra.is_empty() {
+                return text;
+            }
+            // Drop the sample's [insurance] table when `extra` replaces it.
+            let text = if extra.contains("[insurance]") {
+                text.replace("[insurance]\nadapter = \"table\"\n", "")
+            } else {
+                text
+            };
+            format!("{extra}\n{text}")
+        })
+        .await
+    }
+
+    /// Starts with the sample configuration rewritten by `edit`.
+    pub async fn start_edited(kind: SiteKind, edit: impl FnOnce(String) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         ops::init(
             dir.path(),
@@ -29,6 +52,9 @@ impl TestGateway {
             },
         )
         .unwrap();
+        let path = dir.path().join("gateway.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, edit(text)).unwrap();
         let gateway = kiosk_gateway::start(dir.path(), "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use kiosk_api::Timeouts;
-use kiosk_api::v1::{EnrolRequest, EnrolResponse, EnrolmentQr, SiteKind};
+use kiosk_api::v1::{EnrolRequest, EnrolResponse, SiteKind};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -28,7 +28,7 @@ pub struct EnrolArgs {
     /// SHA-256 fingerprint of the gateway CA certificate (64 hex digits, `:` allowed).
     #[arg(long, required_unless_present = "qr", conflicts_with = "qr")]
     pub ca_fingerprint: Option<String>,
-    /// The enrolment QR instead: an image of it, or a text file with its payload.
+    /// The enrolment QR instead: an image of it, or a text file with its `kiosk-enrol:` payload.
     #[arg(long)]
     pub qr: Option<PathBuf>,
     /// Free label for operators, e.g. "Sảnh A, máy 2".
@@ -90,22 +90,13 @@ impl std::fmt::Debug for Inputs {
 /// Largest enrolment-QR file read (text payloads are < 1 KiB; images a few MB at most).
 const MAX_QR_FILE: u64 = 16 * 1024 * 1024;
 
+/// The enrolment QR payload (format owned by `kiosk_qr::enrolment`).
 fn inputs_from_text(text: &str) -> anyhow::Result<Inputs> {
-    let text = text.trim();
-    if text.starts_with(kiosk_qr::enrolment::SCHEME) {
-        let e = kiosk_qr::enrolment::Enrolment::parse(text).context("enrolment QR")?;
-        return Ok(Inputs {
-            gateway: e.gateway().to_owned(),
-            token: Zeroizing::new(e.token().to_owned()),
-            ca_fingerprint: hex::encode(e.ca_sha256()),
-        });
-    }
-    // The gateway's JSON payload (`kiosk_api::v1::EnrolmentQr`).
-    let q = EnrolmentQr::parse(text).context("enrolment QR payload")?;
+    let e = kiosk_qr::enrolment::Enrolment::parse(text.trim()).context("enrolment QR")?;
     Ok(Inputs {
-        gateway: q.gateway_url.clone(),
-        token: Zeroizing::new(q.token.clone()),
-        ca_fingerprint: q.ca_sha256.clone(),
+        gateway: e.gateway().to_owned(),
+        token: Zeroizing::new(e.token().to_owned()),
+        ca_fingerprint: hex::encode(e.ca_sha256()),
     })
 }
 
@@ -122,8 +113,7 @@ fn inputs_from_qr_file(path: &Path) -> anyhow::Result<Inputs> {
     let bytes =
         Zeroizing::new(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
     if let Ok(text) = std::str::from_utf8(&bytes)
-        && (text.trim_start().starts_with(kiosk_qr::enrolment::SCHEME)
-            || text.trim_start().starts_with('{'))
+        && text.trim_start().starts_with(kiosk_qr::enrolment::SCHEME)
     {
         return inputs_from_text(text);
     }
@@ -285,7 +275,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn enrolment_uri_and_json_payloads_both_parse() {
+    fn enrolment_uri_parses_and_other_text_is_refused() {
         let fp = "ab".repeat(32);
         let uri = format!(
             "kiosk-enrol:v1?gw=https%3A%2F%2Fgw.example%3A8443&tok=AAAAAAAAAAAAAAAAAAAA&ca={fp}&site=site1&kind=clinic"
@@ -393,7 +383,7 @@ mod tests {
         // --qr with the gateway's payload in a text file enrols again (new token).
         let token2 = ops::create_token(gw_dir.path(), None, None).unwrap();
         let qr_file = state.path().join("enrol-qr.txt");
-        std::fs::write(&qr_file, token2.qr.to_payload().unwrap()).unwrap();
+        std::fs::write(&qr_file, token2.qr.to_payload()).unwrap();
         run(
             &global,
             EnrolArgs {

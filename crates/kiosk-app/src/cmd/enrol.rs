@@ -396,8 +396,28 @@ mod tests {
             },
         )
         .unwrap();
+        let (enrolment1, _) = client_settings(state.path()).unwrap();
+        assert_ne!(enrolment1.kiosk_id, enrolment.kiosk_id);
+
+        // --qr with a photo of the QR (a rendered PNG) works the same way.
+        let token3 = ops::create_token(gw_dir.path(), None, None).unwrap();
+        let frame = kiosk_qr::synth::render_qr(token3.qr.to_payload().as_bytes(), 4).unwrap();
+        let png = state.path().join("enrol-qr.png");
+        kiosk_qr::source::save_png(&frame, &png).unwrap();
+        run(
+            &global,
+            EnrolArgs {
+                gateway: None,
+                token: None,
+                ca_fingerprint: None,
+                qr: Some(png),
+                label: None,
+                force: true,
+            },
+        )
+        .unwrap();
         let (enrolment2, _) = client_settings(state.path()).unwrap();
-        assert_ne!(enrolment2.kiosk_id, enrolment.kiosk_id);
+        assert_ne!(enrolment2.kiosk_id, enrolment1.kiosk_id);
 
         // Enqueue three registrations from this kiosk, then drain them to the gateway.
         let kiosk = kiosk_api::v1::KioskId::new(enrolment2.kiosk_id.clone()).unwrap();

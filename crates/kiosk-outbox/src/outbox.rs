@@ -265,8 +265,34 @@ impl Outbox {
         self.store.sync()
     }
 
-    /// Takes the next number from the kiosk's durable provisional sequence for `date` and
-    /// attaches it to the pending record `key`, in one durable step.
+    /// The next provisional number for `date` and the write that records it.
+    fn provisional_step(&self, date: time::Date) -> Result<(ProvisionalTicket, Op)> {
+        let counter_key = store_key(META, format!("provisional/{date}").as_bytes());
+        let last: u32 = match self.store.get(&counter_key)? {
+            Some(v) => self.open_value(&counter_key, "provisional counter", &v)?,
+            None => 0,
+        };
+        let ticket = ProvisionalTicket {
+            date,
+            number: last.saturating_add(1),
+        };
+        let counter = self.seal(&counter_key, "provisional counter", &ticket.number)?;
+        Ok((ticket, Op::Put(counter_key, counter)))
+    }
+
+    /// Takes the next number from the kiosk's durable provisional sequence for `date` (durable
+    /// on return). Use it when the gateway is known to be unreachable *before* the registration
+    /// is built, so the number travels inside the registration body from its first attempt and
+    /// the body never changes under its idempotency key.
+    pub fn next_provisional(&self, date: time::Date) -> Result<ProvisionalTicket> {
+        let _g = self.guard()?;
+        let (ticket, op) = self.provisional_step(date)?;
+        self.store.commit(vec![op])?;
+        Ok(ticket)
+    }
+
+    /// Takes the next provisional number for `date` and attaches it to the pending record `key`
+    /// (kept in its receipt; the body is not changed), in one durable step.
     pub fn assign_provisional(&self, key: Uuid, date: time::Date) -> Result<ProvisionalTicket> {
         let _g = self.guard()?;
         let id = self.index_lookup(key)?.ok_or(OutboxError::NotFound {
@@ -277,21 +303,11 @@ impl Outbox {
             place: "pending",
             key,
         })?;
-        let counter_key = store_key(META, format!("provisional/{date}").as_bytes());
-        let last: u32 = match self.store.get(&counter_key)? {
-            Some(v) => self.open_value(&counter_key, "provisional counter", &v)?,
-            None => 0,
-        };
-        let ticket = ProvisionalTicket {
-            date,
-            number: last.saturating_add(1),
-        };
+        let (ticket, counter) = self.provisional_step(date)?;
         record.provisional = Some(ticket.to_string());
         let skey = store_key(PENDING, &id);
         let sealed = self.seal(&skey, "record", &record)?;
-        let counter = self.seal(&counter_key, "provisional counter", &ticket.number)?;
-        self.store
-            .commit(vec![Op::Put(skey, sealed), Op::Put(counter_key, counter)])?;
+        self.store.commit(vec![Op::Put(skey, sealed), counter])?;
         Ok(ticket)
     }
 
@@ -665,6 +681,8 @@ mod tests {
         assert_eq!(t2.number, 2);
         assert_eq!(t2.to_string(), "P-0002");
         assert_eq!(o.assign_provisional(keys[2], next).unwrap().number, 1);
+        // The standalone sequence is the same one.
+        assert_eq!(o.next_provisional(day).unwrap().number, 3);
         let head = o.head().unwrap().unwrap();
         assert_eq!(head.provisional(), Some("P-0001"));
         let r = o.mark_delivered(&head, "B-7").unwrap();
@@ -710,6 +728,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn provisional_sequence_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = time::macros::date!(2026 - 11 - 27);
+        {
+            let o = Outbox::open(dir.path()).unwrap();
+            assert_eq!(o.next_provisional(day).unwrap().number, 1);
+            assert_eq!(o.next_provisional(day).unwrap().number, 2);
+        }
+        let o = Outbox::open(dir.path()).unwrap();
+        assert_eq!(o.next_provisional(day).unwrap().to_string(), "P-0003");
     }
 
     #[test]

@@ -168,15 +168,19 @@ pub(crate) fn open(state_dir: &Path) -> anyhow::Result<Outbox> {
     })
 }
 
-/// The idempotency key of one registration line. The line must be a JSON object with an
-/// `idempotency_key` that is a UUID; the key is created once, upstream, and never here.
+/// The idempotency key of one registration line, after checking that the line is a valid v1
+/// registration. The key is created once, upstream, and never here. Errors name the position
+/// and the field, never the values (they are personal data).
 pub(crate) fn registration_key(line: &str) -> anyhow::Result<Uuid> {
-    let v: serde_json::Value = serde_json::from_str(line).context("not JSON")?;
-    let key = v
-        .get("idempotency_key")
-        .and_then(|k| k.as_str())
-        .context("no \"idempotency_key\" string")?;
-    Uuid::parse_str(key).context("idempotency_key is not a UUID")
+    let registration: kiosk_api::v1::Registration = serde_json::from_str(line).map_err(|e| {
+        anyhow::anyhow!(
+            "not a valid registration ({:?} error at column {})",
+            e.classify(),
+            e.column()
+        )
+    })?;
+    registration.validate().context("invalid registration")?;
+    Ok(registration.idempotency_key.as_uuid())
 }
 
 /// Stores each line durably and only then writes its key to `out` (flushed per line, so a
@@ -264,9 +268,63 @@ fn print_summaries(out: &mut impl Write, list: &[RecordSummary], json: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
+    fn memory_outbox() -> Outbox {
+        Outbox::with_store(
+            Box::new(kiosk_outbox::store::MemoryStore::default()),
+            kiosk_outbox::sealing::SealingKey::random(),
+        )
+    }
+
+    proptest! {
+        /// Arbitrary input never panics; whatever is stored was printed, and nothing else.
+        #[test]
+        fn arbitrary_input_never_panics_and_prints_only_stored_keys(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2048)
+        ) {
+            let outbox = memory_outbox();
+            let mut out = Vec::new();
+            let _ = enqueue_lines(&outbox, bytes.as_slice(), &mut out, false);
+            let printed: Vec<Uuid> = String::from_utf8(out).unwrap()
+                .lines().map(|l| l.parse().unwrap()).collect();
+            let stored: Vec<Uuid> = outbox.pending().unwrap().iter().map(|r| r.key).collect();
+            prop_assert_eq!(printed, stored);
+        }
+
+        #[test]
+        fn valid_lines_round_trip(n in 0usize..8) {
+            let outbox = memory_outbox();
+            let keys: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+            let input: String = keys.iter().map(|k| line(*k) + "\n").collect();
+            let mut out = Vec::new();
+            prop_assert_eq!(enqueue_lines(&outbox, input.as_bytes(), &mut out, false).unwrap(), n);
+            let stored: Vec<Uuid> = outbox.pending().unwrap().iter().map(|r| r.key).collect();
+            prop_assert_eq!(stored, keys);
+        }
+    }
+
+    /// A valid sample registration with `key`.
     fn line(key: Uuid) -> String {
-        format!(r#"{{"idempotency_key":"{key}","identity":{{"full_name":"LE VAN C"}}}}"#)
+        let kiosk = kiosk_api::v1::KioskId::new("site1-k0001".to_owned()).unwrap();
+        let mut r = kiosk_api::sample::clinic_registration(&kiosk, "NOI");
+        r.idempotency_key = kiosk_api::v1::IdempotencyKey::from_uuid(key).unwrap();
+        serde_json::to_string(&r).unwrap()
+    }
+
+    #[test]
+    fn errors_never_echo_personal_data() {
+        let (id, name) = {
+            let f = kiosk_api::sample::chip_identity().fields;
+            (f.id_number.clone(), f.full_name.clone())
+        };
+        // The ID number where a date belongs, the name where a number belongs.
+        let bad = line(Uuid::now_v7())
+            .replace("\"1989-03-14\"", &format!("\"{id}\""))
+            .replace("\"DN4010123456789\"", &format!("{{\"x\":\"{name}\"}}"));
+        let err = format!("{:#}", registration_key(&bad).unwrap_err());
+        assert!(!err.contains(&id) && !err.contains(&name), "{err}");
+        assert!(err.contains("column"), "{err}");
     }
 
     #[test]

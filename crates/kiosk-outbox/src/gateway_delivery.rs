@@ -48,6 +48,19 @@ pub fn classify(e: kiosk_api::Error) -> DeliveryError {
     }
 }
 
+/// The outbox part of the kiosk's heartbeat (`POST /v1/status`).
+pub fn health(status: &crate::outbox::Status) -> kiosk_api::v1::OutboxHealth {
+    kiosk_api::v1::OutboxHealth {
+        depth: u64::try_from(status.pending).unwrap_or(u64::MAX),
+        oldest_age_seconds: status
+            .oldest_pending_age_ms
+            .map(|ms| u64::try_from(ms / 1000).unwrap_or(0)),
+        dead_letters: u64::try_from(status.dead).unwrap_or(u64::MAX),
+        // Reasons were masked when stored (no ID numbers).
+        last_error: status.last_error.as_ref().map(|e| e.reason.clone()),
+    }
+}
+
 impl Deliver for GatewayDelivery {
     async fn deliver(&self, record: &Pending) -> Result<Accepted, DeliveryError> {
         let ticket = self
@@ -75,6 +88,27 @@ impl Deliver for GatewayDelivery {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn health_reports_depth_age_dead_and_last_error() {
+        let status = crate::outbox::Status {
+            pending: 4,
+            dead: 1,
+            delivered: 9,
+            oldest_pending_age_ms: Some(61_500),
+            last_error: Some(crate::record::LastError {
+                at_ms: 0,
+                key: uuid::Uuid::nil(),
+                reason: "HTTP 503".into(),
+            }),
+        };
+        let h = health(&status);
+        assert_eq!(
+            (h.depth, h.oldest_age_seconds, h.dead_letters),
+            (4, Some(61), 1)
+        );
+        assert_eq!(h.last_error.as_deref(), Some("HTTP 503"));
+    }
 
     #[test]
     fn classification_maps_every_client_outcome() {

@@ -421,7 +421,8 @@ impl Outbox {
     pub fn make_all_due(&self) -> Result<usize> {
         let _g = self.guard()?;
         let mut ops = Vec::new();
-        for (k, v) in self.store.scan_prefix(&[PENDING])? {
+        for entry in self.store.scan_prefix(&[PENDING]) {
+            let (k, v) = entry?;
             let mut r: Record = self.open_value(&k, "record", &v)?;
             if r.not_before_ms != 0 {
                 r.not_before_ms = 0;
@@ -441,7 +442,8 @@ impl Outbox {
     pub fn purge_delivered(&self, before_ms: i64) -> Result<usize> {
         let _g = self.guard()?;
         let mut ops = Vec::new();
-        for (k, v) in self.store.scan_prefix(&[RECEIPT])? {
+        for entry in self.store.scan_prefix(&[RECEIPT]) {
+            let (k, v) = entry?;
             let r: Receipt = self.open_value(&k, "receipt", &v)?;
             if r.delivered_ms < before_ms {
                 ops.push(Op::Remove(k));
@@ -457,9 +459,9 @@ impl Outbox {
 
     fn summaries(&self, tree: u8) -> Result<Vec<RecordSummary>> {
         self.store
-            .scan_prefix(&[tree])?
-            .into_iter()
-            .map(|(k, v)| {
+            .scan_prefix(&[tree])
+            .map(|entry| {
+                let (k, v) = entry?;
                 let r: Record = self.open_value(&k, "record", &v)?;
                 Ok(RecordSummary::from(&r))
             })
@@ -479,9 +481,11 @@ impl Outbox {
     /// Receipts of delivered records.
     pub fn receipts(&self) -> Result<Vec<Receipt>> {
         self.store
-            .scan_prefix(&[RECEIPT])?
-            .into_iter()
-            .map(|(k, v)| self.open_value(&k, "receipt", &v))
+            .scan_prefix(&[RECEIPT])
+            .map(|entry| {
+                let (k, v) = entry?;
+                self.open_value(&k, "receipt", &v)
+            })
             .collect()
     }
 
@@ -521,10 +525,11 @@ impl Outbox {
         // One pass over the index instead of a lookup per record: recovery of a large store
         // must stay well under its 2 s budget.
         let mut index: std::collections::HashMap<Vec<u8>, Vec<u8>> =
-            self.store.scan_prefix(&[INDEX])?.into_iter().collect();
+            self.store.scan_prefix(&[INDEX]).collect::<Result<_>>()?;
         report.index_entries = index.len();
         for (tree, what) in [(PENDING, "record"), (DEAD, "record"), (RECEIPT, "receipt")] {
-            for (k, v) in self.store.scan_prefix(&[tree])? {
+            for entry in self.store.scan_prefix(&[tree]) {
+                let (k, v) = entry?;
                 let id = record_id_from_key(&k)?;
                 let key = if tree == RECEIPT {
                     self.open_value::<Receipt>(&k, what, &v)?.key

@@ -34,8 +34,9 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 pub trait Store: Send + Sync {
     /// The value under `key`, if any.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
-    /// Every entry whose key starts with `prefix`, in ascending key order.
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>>;
+    /// Every entry whose key starts with `prefix`, in ascending key order, read lazily so a
+    /// large store is never held in memory at once.
+    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = Result<Entry>> + 'a>;
     /// The first entry (lowest key) with `prefix`.
     fn first_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>>;
     /// How many keys start with `prefix` (without reading values where the store allows).
@@ -162,11 +163,12 @@ impl Store for SledStore {
         Ok(self.db.get(key)?.map(|v| v.to_vec()))
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>> {
-        self.db
-            .scan_prefix(prefix)
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into))
-            .collect()
+    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = Result<Entry>> + 'a> {
+        Box::new(
+            self.db
+                .scan_prefix(prefix)
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)),
+        )
     }
 
     fn first_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>> {
@@ -237,14 +239,18 @@ impl Store for MemoryStore {
         Ok(self.lock()?.0.get(key).cloned())
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>> {
-        Ok(self
-            .lock()?
-            .0
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = Result<Entry>> + 'a> {
+        // A snapshot: tests only, small.
+        let entries: Result<Vec<Entry>> = self.lock().map(|g| {
+            g.0.range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        });
+        match entries {
+            Ok(v) => Box::new(v.into_iter().map(Ok)),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
     }
 
     fn first_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>> {
@@ -258,7 +264,8 @@ impl Store for MemoryStore {
     }
 
     fn count_prefix(&self, prefix: &[u8]) -> Result<usize> {
-        Ok(self.scan_prefix(prefix)?.len())
+        self.scan_prefix(prefix)
+            .try_fold(0, |n, r| r.map(|_| n + 1))
     }
 
     fn commit(&self, ops: Vec<Op>) -> Result<()> {
@@ -303,7 +310,7 @@ mod tests {
                 Op::Put(b"q1".to_vec(), b"other".to_vec()),
             ])
             .unwrap();
-        let scanned = store.scan_prefix(b"p").unwrap();
+        let scanned: Vec<Entry> = store.scan_prefix(b"p").collect::<Result<_>>().unwrap();
         assert_eq!(
             scanned,
             vec![

@@ -250,6 +250,44 @@ pub async fn drain<D: Deliver>(
     Ok(report)
 }
 
+/// The kiosk's background worker: delivers whatever is due, then sleeps until the head is due
+/// (at most `idle_poll`, so records enqueued meanwhile go out promptly), until `stop` resolves.
+/// Refusals and errors of the store are logged and retried on the next round; the queue itself
+/// is the only state, so stopping at any point loses nothing.
+pub async fn run<D: Deliver>(
+    outbox: &Outbox,
+    deliver: &D,
+    cfg: &WorkerConfig,
+    idle_poll: Duration,
+    stop: impl Future<Output = ()>,
+) {
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let wait = match drain(outbox, deliver, cfg, DrainMode::OnePass).await {
+            Ok(report) => {
+                if let Some(reason) = report.refused {
+                    tracing::error!("delivery paused, gateway refused: {reason}");
+                }
+                match outbox.head() {
+                    Ok(Some(head)) => {
+                        let ms = head.not_before_ms().saturating_sub(now_ms()).max(0);
+                        Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(idle_poll)
+                    }
+                    _ => idle_poll,
+                }
+            }
+            Err(e) => {
+                tracing::error!("outbox worker: {e}");
+                idle_poll
+            }
+        };
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +443,42 @@ mod tests {
             pending[0].last_error.as_deref(),
             Some("refused: certificate revoked")
         );
+    }
+
+    #[tokio::test]
+    async fn background_worker_delivers_records_enqueued_while_it_runs_and_stops_on_request() {
+        let (o, mut keys) = outbox_with(2);
+        let d = Scripted::new(vec![retryable("busy", None)]);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let cfg = fast();
+        let worker = run(&o, &d, &cfg, Duration::from_millis(20), async {
+            let _ = rx.await;
+        });
+        let feeder = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let k = Uuid::now_v7();
+            o.enqueue(k, "{}").unwrap();
+            keys.push(k);
+            // Wait until everything went out, then stop the worker.
+            for _ in 0..500 {
+                if o.status().unwrap().pending == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let _ = tx.send(());
+        };
+        tokio::join!(worker, feeder);
+        assert_eq!(o.status().unwrap().pending, 0);
+        // The first key was tried twice (one retryable failure), then every key once, in order.
+        let seen = d.seen.borrow().clone();
+        assert_eq!(seen[0], keys[0]);
+        let mut dedup = seen.clone();
+        dedup.dedup();
+        assert_eq!(dedup, keys);
+        for k in &keys {
+            assert!(o.receipt(*k).unwrap().is_some());
+        }
     }
 
     struct Hangs;

@@ -215,7 +215,14 @@ fn machine_line() -> String {
                 .map(|s| s.trim().to_owned())
         })
         .unwrap_or_default();
-    format!("Run {date} on {cpu} ({cpus} CPUs), commit {commit}, release build.")
+    // The machine is shared: the load average says how much the numbers can be trusted.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into());
+    format!(
+        "Run {date} on {cpu} ({cpus} CPUs, load average {load} at the end), commit {commit}, release build."
+    )
 }
 
 /// Replaces the text between the outbox markers, or appends the section if they are missing.

@@ -184,12 +184,12 @@ impl LumaFrame {
     pub fn adaptive_threshold(&self, radius: u32, bias: u8) -> LumaFrame {
         let (w, h) = (self.width as usize, self.height as usize);
         let r = radius.max(1) as usize;
-        // Integral image with a zero first row and column.
-        let mut integral = vec![0u32; (w + 1) * (h + 1)];
+        // Integral image with a zero first row and column; u64 because 255 × 8192² overflows u32.
+        let mut integral = vec![0u64; (w + 1) * (h + 1)];
         for y in 0..h {
-            let mut row_sum = 0u32;
+            let mut row_sum = 0u64;
             for x in 0..w {
-                row_sum += u32::from(self.data[y * w + x]);
+                row_sum += u64::from(self.data[y * w + x]);
                 integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row_sum;
             }
         }
@@ -203,8 +203,8 @@ impl LumaFrame {
                 let sum = integral[y1 * (w + 1) + x1] + integral[y0 * (w + 1) + x0]
                     - integral[y0 * (w + 1) + x1]
                     - integral[y1 * (w + 1) + x0];
-                let count = ((y1 - y0) * (x1 - x0)) as u32;
-                let p = u32::from(self.data[y * w + x]) + u32::from(bias);
+                let count = ((y1 - y0) * (x1 - x0)) as u64;
+                let p = u64::from(self.data[y * w + x]) + u64::from(bias);
                 out[y * w + x] = if p * count < sum { 0 } else { 255 };
             }
         }
@@ -272,6 +272,15 @@ mod tests {
         assert_eq!(f.get(30, 30), 0);
         assert_eq!(f.get(5, 5), 255);
         assert_eq!(f.get(60, 60), 255);
+    }
+
+    #[test]
+    fn adaptive_threshold_of_a_large_white_frame_does_not_overflow() {
+        // 4200 × 4100 × 255 exceeds u32: the integral image must be wider.
+        let f = LumaFrame::filled(4200, 4100, 255)
+            .unwrap()
+            .adaptive_threshold(12, 4);
+        assert!(f.data().iter().all(|&p| p == 255));
     }
 
     proptest! {

@@ -4,7 +4,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: setup demo test lint check-lint fuzz-smoke bench fmt bench-qr bench-gateway
+.PHONY: setup demo test lint check-lint fuzz-smoke bench fmt bench-qr bench-outbox bench-gateway
 
 setup:
 	@bash deploy/dev-setup.sh
@@ -37,7 +37,7 @@ fuzz-smoke:
 fmt:
 	$(CARGO) fmt --all
 
-bench: setup bench-qr bench-gateway
+bench: setup bench-qr bench-outbox bench-gateway
 	$(CARGO) bench --workspace
 
 # QR engines vs zbarimg on generated kiosk frames (release build with zxing-cpp); writes the qr
@@ -45,6 +45,13 @@ bench: setup bench-qr bench-gateway
 QR_BENCH_DIR ?= $(or $(CARGO_TARGET_DIR),target)/qr-bench
 bench-qr: setup
 	$(CARGO) run --release -p kiosk-app --features zxing -- qr bench $(QR_BENCH_DIR) --write docs/benchmarks.md
+
+# Outbox: durable enqueue latency, drain throughput to the gateway, recovery of a 100,000-record
+# store (release build; writes the outbox section of docs/benchmarks.md), then the long crash
+# series (SIGKILL at random moments, 200 times).
+bench-outbox: setup
+	$(CARGO) run --release -p kiosk-tests --bin outbox_bench -- --write docs/benchmarks.md
+	KIOSK_CRASH_ROUNDS=200 $(CARGO) test --release -p kiosk-tests --test outbox_crash -- --nocapture
 
 # Gateway registrations per second over mTLS on loopback (release build); writes its section of
 # docs/benchmarks.md.

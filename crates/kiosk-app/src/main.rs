@@ -45,6 +45,10 @@ pub enum Command {
     Card(cmd::card::CardCommand),
     /// QR codes: decode image files, watch the camera, benchmark the engines.
     Qr(cmd::qr::QrArgs),
+    /// The durable outbox of registrations: status, lists, retry, purge, enqueue, drain.
+    Outbox(cmd::outbox::OutboxArgs),
+    /// Provision this kiosk with its site gateway (token + CSR → client certificate).
+    Enrol(cmd::enrol::EnrolArgs),
 }
 
 fn main() -> std::process::ExitCode {

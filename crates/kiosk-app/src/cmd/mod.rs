@@ -2,6 +2,8 @@
 
 pub mod card;
 pub mod card_read;
+pub mod enrol;
+pub mod outbox;
 pub mod qr;
 
 use crate::{Cli, Command};
@@ -10,5 +12,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Card(c) => card::run(&cli.global, c),
         Command::Qr(args) => qr::run(args, &cli.global),
+        Command::Outbox(args) => outbox::run(&cli.global, args),
+        Command::Enrol(args) => enrol::run(&cli.global, args),
     }
 }

@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup demo test lint bench fmt bench-qr bench-gateway
+.PHONY: setup demo test lint bench fmt bench-qr bench-gateway bench-card
 
 setup:
 	@bash deploy/dev-setup.sh
@@ -21,7 +21,7 @@ lint: setup
 fmt:
 	$(CARGO) fmt --all
 
-bench: setup bench-qr bench-gateway
+bench: setup bench-qr bench-gateway bench-card
 	$(CARGO) bench --workspace
 
 # QR engines vs zbarimg on generated kiosk frames (release build with zxing-cpp); writes the qr
@@ -34,3 +34,9 @@ bench-qr: setup
 # docs/benchmarks.md.
 bench-gateway: setup
 	$(CARGO) run --release -p kiosk-gateway -- bench --output docs/benchmarks.md
+
+# A full verified card read against the in-process virtual chip (release build): APDUs, bytes, our
+# CPU per phase and the time under a contactless-reader model; writes the card section of
+# docs/benchmarks.md.
+bench-card: setup
+	$(CARGO) bench -p kiosk-tests --bench card_read

@@ -217,7 +217,7 @@ fn card_removed_mid_read_resumes_when_it_comes_back() {
     assert!(read.record().photo.is_none());
 
     // The citizen puts the card back: the read continues where it stopped.
-    c.card.chip_mut().reinsert();
+    c.card.handle().reinsert();
     let mut reads = Vec::new();
     read.run(&mut c.card, &mut |p| {
         if let kiosk_card::read::Progress::FileRead { file, .. } = p {

@@ -3,7 +3,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: setup demo test lint bench fmt bench-qr bench-gateway bench-card
+.PHONY: setup demo test lint bench fmt bench-qr bench-gateway
 
 setup:
 	@bash deploy/dev-setup.sh
@@ -38,5 +38,6 @@ bench-gateway: setup
 # A full verified card read against the in-process virtual chip (release build): APDUs, bytes, our
 # CPU per phase and the time under a contactless-reader model; writes the card section of
 # docs/benchmarks.md.
+.PHONY: bench-card
 bench-card: setup
 	$(CARGO) bench -p kiosk-tests --bench card_read

@@ -4,7 +4,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: setup demo test lint check-lint fuzz-smoke bench fmt bench-qr bench-outbox bench-gateway
+.PHONY: setup demo test lint check-lint fuzz-smoke fuzz-long bench fmt bench-card bench-pa bench-qr bench-outbox bench-gateway
 
 setup:
 	@bash deploy/dev-setup.sh
@@ -37,8 +37,15 @@ fuzz-smoke:
 fmt:
 	$(CARGO) fmt --all
 
-bench: setup bench-qr bench-outbox bench-gateway
-	$(CARGO) bench --workspace
+bench: setup bench-card bench-pa bench-qr bench-outbox bench-gateway fuzz-long
+
+# Signature verification and certificate chains of passive authentication (release build).
+bench-pa: setup
+	$(CARGO) bench -p kiosk-card --bench pa
+
+# Every fuzz target for a minute.
+fuzz-long:
+	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=60
 
 # QR engines vs zbarimg on generated kiosk frames (release build with zxing-cpp); writes the qr
 # section of docs/benchmarks.md.
@@ -57,3 +64,9 @@ bench-outbox: setup
 # docs/benchmarks.md.
 bench-gateway: setup
 	$(CARGO) run --release -p kiosk-gateway -- bench --output docs/benchmarks.md
+
+# A full verified card read against the in-process virtual chip (release build): APDUs, bytes, our
+# CPU per phase and the time under a contactless-reader model; writes the card section of
+# docs/benchmarks.md.
+bench-card: setup
+	$(CARGO) bench -p kiosk-tests --bench card_read

@@ -2,7 +2,8 @@
 //! the core.
 
 use kiosk_api::v1::{
-    Catalog, DeviceHealth, InsuranceCheckResponse, ProvisionalTicket, Ticket, VisitType,
+    Catalog, DeviceHealth, IdempotencyKey, InsuranceCheckResponse, ProvisionalTicket, Ticket,
+    VisitType,
 };
 use kiosk_card::lds::LdsFile;
 use kiosk_card::read::Progress;
@@ -152,16 +153,31 @@ impl ReadFailure {
     }
 }
 
-/// The delivery worker's answer to a submission.
+/// The delivery worker's answer to a submission. Each names the registration by its
+/// idempotency key, so a late answer about an earlier citizen's registration is never shown to
+/// the next one.
 #[derive(Debug, Clone)]
 pub enum DeliveryResult {
     /// The gateway numbered it.
     Ticket(Box<Ticket>),
     /// The registration is safe in the outbox but the gateway is unreachable: the outbox gave
     /// it a provisional number from its durable sequence.
-    Offline(ProvisionalTicket),
+    Offline {
+        key: IdempotencyKey,
+        provisional: ProvisionalTicket,
+    },
     /// The gateway refused it for good; `code` is the gateway's machine code (no personal data).
-    Refused { code: String },
+    Refused { key: IdempotencyKey, code: String },
+}
+
+impl DeliveryResult {
+    /// The registration this answer is about.
+    pub fn key(&self) -> IdempotencyKey {
+        match self {
+            DeliveryResult::Ticket(t) => t.idempotency_key,
+            DeliveryResult::Offline { key, .. } | DeliveryResult::Refused { key, .. } => *key,
+        }
+    }
 }
 
 /// What a touch asks for.

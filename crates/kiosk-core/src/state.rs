@@ -377,7 +377,12 @@ impl Kiosk {
                 }
             }
             Event::Delivery(result) => {
-                if self.state == State::Submitting {
+                let ours = self
+                    .session
+                    .as_ref()
+                    .and_then(|s| s.submission.as_ref())
+                    .is_some_and(|r| r.idempotency_key == result.key());
+                if self.state == State::Submitting && ours {
                     self.delivered(result, out);
                 }
             }
@@ -910,7 +915,7 @@ impl Kiosk {
                 estimated_wait_minutes: Some(t.estimated_wait_minutes),
                 provisional: false,
             },
-            DeliveryResult::Offline(p) => TicketView {
+            DeliveryResult::Offline { provisional: p, .. } => TicketView {
                 display: format!("T-{}-{:03}", p.queue, p.number),
                 counter_or_room: self.place_of_choice(),
                 estimated_wait_minutes: None,

@@ -6,7 +6,7 @@ use kiosk_api::v1::{
 };
 use kiosk_card::lds::LdsFile;
 use kiosk_card::lds::dg13::Dg13;
-use kiosk_card::read::CardReadResult;
+use kiosk_card::read::{CardReadResult, Progress};
 use kiosk_card::{Check, CitizenRecord, Verification};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -256,6 +256,15 @@ fn shown(out: &[Command]) -> Option<&View> {
 
 fn cleared(out: &[Command]) -> bool {
     out.iter().any(|c| matches!(c, Command::ClearPersonalData))
+}
+
+/// The key of the registration being submitted (a fresh one when there is none).
+fn rig_key(k: &Kiosk) -> IdempotencyKey {
+    k.session
+        .as_ref()
+        .and_then(|s| s.submission.as_ref())
+        .map(|r| r.idempotency_key)
+        .unwrap_or_default()
 }
 
 fn error_of(k: &Kiosk) -> Option<ErrorKind> {
@@ -591,13 +600,14 @@ fn clinic_flow_qr_then_card_with_insurance_and_offline_provisional_ticket() {
         Assurance::ChipUnverified { .. }
     ));
 
-    let out = rig.send(Event::Delivery(DeliveryResult::Offline(
-        ProvisionalTicket {
+    let out = rig.send(Event::Delivery(DeliveryResult::Offline {
+        key: rig_key(&rig.k),
+        provisional: ProvisionalTicket {
             queue: "NOI".into(),
             number: 3,
             issued_at: rig.wall,
         },
-    )));
+    }));
     let v = shown(&out).unwrap();
     assert_eq!(v.screen, Screen::Ticket);
     assert_eq!(v.title_text(), "Số thứ tự tạm thời của bạn");
@@ -850,6 +860,7 @@ fn submit_refused_retries_with_the_same_idempotency_key() {
     let mut rig = Rig::new(Mode::OneStop);
     let first = rig.reach_submitting();
     let out = rig.send(Event::Delivery(DeliveryResult::Refused {
+        key: rig_key(&rig.k),
         code: "invalid_registration".into(),
     }));
     assert_eq!(error_of(&rig.k), Some(ErrorKind::SubmitRefused));
@@ -872,6 +883,7 @@ fn late_events_are_ignored_outside_their_state() {
     let mut rig = Rig::new(Mode::OneStop);
     rig.send(Event::ReadFinished(chip_identity(true)));
     rig.send(Event::Delivery(DeliveryResult::Refused {
+        key: rig_key(&rig.k),
         code: "x".into(),
     }));
     rig.send(Event::ReadProgress(ReadStep::Photo));
@@ -963,13 +975,14 @@ fn ticket_and_error_screens_time_out_but_submitting_waits() {
     rig.reach_submitting();
     rig.advance(3000);
     assert_eq!(rig.k.state(), &State::Submitting, "the answer is awaited");
-    rig.send(Event::Delivery(DeliveryResult::Offline(
-        ProvisionalTicket {
+    rig.send(Event::Delivery(DeliveryResult::Offline {
+        key: rig_key(&rig.k),
+        provisional: ProvisionalTicket {
             queue: "2.001".into(),
             number: 1,
             issued_at: rig.wall,
         },
-    )));
+    }));
     rig.advance(19);
     assert!(matches!(rig.k.state(), State::Ticket { .. }));
     rig.advance(1);
@@ -1030,13 +1043,14 @@ fn cancel_from_every_state_returns_to_attract_and_wipes_the_session() {
         }),
         ("ticket", |r| {
             r.reach_submitting();
-            r.send(Event::Delivery(DeliveryResult::Offline(
-                ProvisionalTicket {
+            r.send(Event::Delivery(DeliveryResult::Offline {
+                key: rig_key(&r.k),
+                provisional: ProvisionalTicket {
                     queue: "NOI".into(),
                     number: 1,
                     issued_at: datetime!(2026-11-27 03:00 UTC),
                 },
-            )));
+            }));
         }),
         ("error", |r| {
             r.send(Event::CardInserted);
@@ -1198,7 +1212,7 @@ mod random {
     }
 
     impl Ev {
-        fn into_event(self) -> Event {
+        fn into_event(self, key: IdempotencyKey) -> Event {
             let wall = datetime!(2026-11-27 03:00 UTC);
             match self {
                 Ev::Touch(a) => Event::Touch(a),
@@ -1215,12 +1229,18 @@ mod random {
                         wall,
                     },
                 },
-                Ev::Refused => Event::Delivery(DeliveryResult::Refused { code: "x".into() }),
-                Ev::Offline => Event::Delivery(DeliveryResult::Offline(ProvisionalTicket {
-                    queue: "Q".into(),
-                    number: 1,
-                    issued_at: wall,
-                })),
+                Ev::Refused => Event::Delivery(DeliveryResult::Refused {
+                    key,
+                    code: "x".into(),
+                }),
+                Ev::Offline => Event::Delivery(DeliveryResult::Offline {
+                    key,
+                    provisional: ProvisionalTicket {
+                        queue: "Q".into(),
+                        number: 1,
+                        issued_at: wall,
+                    },
+                }),
                 Ev::Insurance => Event::Insurance(InsuranceCheckResponse {
                     status: InsuranceStatus::Unavailable,
                     card_number: None,
@@ -1286,7 +1306,7 @@ mod random {
                     }
                     other => other,
                 }
-                .into_event();
+                .into_event(rig_key(&rig.k));
                 let out = rig.k.handle(e);
                 prop_assert!(rig.k.check_invariants().is_ok(), "{:?}", rig.k.check_invariants());
                 for c in &out {
@@ -1299,6 +1319,113 @@ mod random {
             rig.k.handle(Event::Touch(Action::Cancel));
             prop_assert_eq!(rig.k.state(), &State::Attract);
             prop_assert!(!rig.k.has_session());
+        }
+    }
+}
+
+#[test]
+fn a_delivery_answer_for_another_registration_is_not_shown() {
+    let mut rig = Rig::new(Mode::OneStop);
+    rig.reach_submitting();
+    // An earlier citizen's registration, delivered late.
+    rig.send(Event::Delivery(DeliveryResult::Offline {
+        key: IdempotencyKey::new(),
+        provisional: ProvisionalTicket {
+            queue: "2.001".into(),
+            number: 9,
+            issued_at: rig.wall,
+        },
+    }));
+    assert_eq!(rig.k.state(), &State::Submitting);
+    rig.send(Event::Delivery(DeliveryResult::Refused {
+        key: IdempotencyKey::new(),
+        code: "x".into(),
+    }));
+    assert_eq!(rig.k.state(), &State::Submitting);
+}
+
+#[test]
+fn read_progress_maps_to_screen_steps_in_order() {
+    let record = CitizenRecord::new();
+    let file = |file| Progress::FileRead {
+        file,
+        bytes: 10,
+        record: &record,
+    };
+    let steps: Vec<_> = [
+        file(LdsFile::Dg13),
+        file(LdsFile::Dg1),
+        file(LdsFile::Sod),
+        file(LdsFile::Dg2),
+    ]
+    .iter()
+    .map(|p| ReadStep::after(p))
+    .collect();
+    assert_eq!(
+        steps,
+        [
+            Some(ReadStep::Mrz),
+            Some(ReadStep::Security),
+            Some(ReadStep::ChipCheck),
+            Some(ReadStep::Verifying)
+        ]
+    );
+    assert_eq!(ReadStep::after(&file(LdsFile::Com)), None);
+    let pcts: Vec<u8> = ReadStep::ALL.iter().map(|s| s.percent()).collect();
+    assert!(pcts.windows(2).all(|w| w[0] < w[1]), "{pcts:?}");
+}
+
+mod parsers {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Chip bytes are outside data: any DG13/DG1/SOD content gives an identity or an error.
+        #[test]
+        fn arbitrary_chip_files_never_panic(
+            dg13 in proptest::collection::vec(any::<u8>(), 0..400),
+            dg1 in proptest::collection::vec(any::<u8>(), 0..100),
+            sod in proptest::collection::vec(any::<u8>(), 0..100),
+        ) {
+            let mut record = CitizenRecord::new();
+            let _ = record.add_file(LdsFile::Dg13, dg13);
+            let _ = record.add_file(LdsFile::Dg1, dg1);
+            let _ = record.add_file(LdsFile::Sod, sod);
+            let read = CardReadResult { record, verification: Verification::default(), protocol: None };
+            if let Ok(i) = Identity::from_card_read(&read) {
+                let unverified = matches!(i.assurance(), Assurance::ChipUnverified { .. });
+                prop_assert!(unverified, "unverified chip data called verified");
+            }
+        }
+
+        /// Card-QR-shaped text with arbitrary fields gives an identity or an error.
+        #[test]
+        fn arbitrary_card_qr_never_panics(
+            id in "[0-9]{12}",
+            fields in proptest::collection::vec("[^|]{0,20}", 6),
+        ) {
+            let text = format!("{id}|{}", fields.join("|"));
+            if let Ok(Payload::Card(card)) = kiosk_qr::payload::classify(text.as_bytes()) {
+                let _ = Identity::from_card_qr(&card);
+            }
+        }
+
+        /// Valid fields in a DG13 round-trip to the same identity fields.
+        #[test]
+        fn dg13_fields_round_trip(name in "[A-Za-zÀ-ỹ ]{1,40}", day in 1u8..=28, month in 1u8..=12, year in 1920u16..2020) {
+            let mut d = dg13("Không thời hạn");
+            d.full_name = Some(name.clone());
+            d.date_of_birth = Some(format!("{day:02}/{month:02}/{year}"));
+            let mut record = CitizenRecord::new();
+            record.add_file(LdsFile::Dg13, d.encode().unwrap()).unwrap();
+            let _ = record.add_file(LdsFile::Dg1, vec![0x61, 0x00]);
+            record.add_file(LdsFile::Sod, vec![0x77, 0x00]).unwrap();
+            let read = CardReadResult { record, verification: Verification::default(), protocol: None };
+            let i = Identity::from_card_read(&read).unwrap();
+            prop_assert_eq!(i.fields.full_name.as_str(), name.trim());
+            let dob = i.fields.date_of_birth;
+            prop_assert_eq!((dob.day(), u8::from(dob.month()), dob.year()), (day, month, i32::from(year)));
         }
     }
 }

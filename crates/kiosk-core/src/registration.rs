@@ -48,6 +48,10 @@ impl Drop for Details {
             k.zeroize();
             v.zeroize();
         }
+        if let Some(i) = &mut self.insurance {
+            i.card_number.zeroize();
+            i.registered_facility.zeroize();
+        }
     }
 }
 

@@ -1012,7 +1012,7 @@ impl Kiosk {
                     Mode::Clinic => MessageKey::ChooseDepartmentTitle,
                 };
                 let mut v = View::new(Screen::Choose, lang, site, title);
-                let search = s.map(|s| s.search.to_lowercase()).unwrap_or_default();
+                let search = s.map(|s| fold(&s.search)).unwrap_or_default();
                 let category = s.and_then(|s| s.category.clone());
                 let offers = self.offers();
                 if self.settings.mode == Mode::OneStop {
@@ -1021,12 +1021,12 @@ impl Kiosk {
                     cats.sort();
                     cats.dedup();
                     v.categories = cats;
-                    v.search = Some(search.clone());
+                    v.search = s.map(|s| s.search.to_string());
                     v.category = category.clone();
                 }
                 v.choices = offers
                     .into_iter()
-                    .filter(|o| search.is_empty() || o.3.to_lowercase().contains(&search))
+                    .filter(|o| search.is_empty() || fold(&o.3).contains(search.as_str()))
                     .filter(|o| category.as_ref().is_none_or(|c| &o.2 == c))
                     .map(|(code, name, place, _)| ChoiceView { code, name, place })
                     .collect();
@@ -1143,6 +1143,16 @@ impl Kiosk {
         }
         v
     }
+}
+
+/// Lower case without diacritics (`Đăng ký` → `dang ky`): citizens often type without accents.
+fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'đ' { 'd' } else { c })
+        .collect()
 }
 
 fn step_text(step: ReadStep) -> MessageKey {

@@ -417,8 +417,24 @@ fn one_stop_flow_from_card_tap_to_ticket() {
         .map(|c| c.code.clone())
         .collect();
     assert_eq!(codes, ["1.001"]);
-    // English names are searchable too.
     rig.touch(Action::Category(None));
+    // Without accents, as many type it.
+    let out = rig.touch(Action::Search("CHUNG THUC CHU".into()));
+    let codes: Vec<_> = shown(&out)
+        .unwrap()
+        .choices
+        .iter()
+        .map(|c| c.code.clone())
+        .collect();
+    assert_eq!(codes, ["2.002"]);
+    assert_eq!(
+        shown(&out).unwrap().search.as_deref(),
+        Some("CHUNG THUC CHU")
+    );
+    rig.touch(Action::Search("đăng ký".into()));
+    assert_eq!(rig.view().choices.len(), 1);
+    rig.touch(Action::Search(String::new()));
+    // English names are searchable too.
     let out = rig.touch(Action::Search("RESIDENCE".into()));
     assert_eq!(shown(&out).unwrap().choices.len(), 1);
 

@@ -23,6 +23,9 @@ pub enum Event {
     CardRemoved,
     /// The read advanced.
     ReadProgress(ReadStep),
+    /// The personal data group has been read: a display-only preview
+    /// ([`Identity::preview`]) for the reading screen.
+    ReadPreview(Box<Identity>),
     /// The read finished (passive authentication included).
     ReadFinished(Box<Identity>),
     /// The read stopped.

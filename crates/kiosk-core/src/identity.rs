@@ -124,6 +124,41 @@ impl Identity {
         })
     }
 
+    /// A preview for the reading screen from what has been read so far (DG13 is read first, so
+    /// the name is on screen while the rest loads). Display only: it carries no chip files and
+    /// is never submitted.
+    pub fn preview(record: &kiosk_card::CitizenRecord) -> Result<Self> {
+        let dg13 = record.dg13.as_ref().ok_or(Error::IncompleteChipRead {
+            what: "DG13 missing",
+        })?;
+        let field = |v: &Option<String>, what| v.clone().ok_or(Error::IncompleteChipRead { what });
+        let id_number = field(&dg13.id_number, "ID number missing")?;
+        let full_name = field(&dg13.full_name, "name missing")?;
+        let dob = dg13
+            .date_of_birth_parsed()
+            .map_err(|_| Error::IncompleteChipRead {
+                what: "date of birth missing or malformed",
+            })?;
+        Ok(Identity {
+            source: IdentitySource::Chip,
+            assurance: Assurance::ChipUnverified {
+                reason: "reading".into(),
+            },
+            fields: IdentityFields {
+                id_number,
+                old_id_number: None,
+                full_name: full_name.trim().into(),
+                date_of_birth: to_date(dob)?,
+                sex: ApiSex::Unspecified,
+                place_of_residence: dg13.place_of_residence.clone().filter(|p| !p.is_empty()),
+                card_issued_on: None,
+            },
+            chip: None,
+            photo: None,
+            expires_on: None,
+        })
+    }
+
     /// From the card's QR (never proof of identity: `qr_only`).
     pub fn from_card_qr(qr: &CardQr) -> Result<Self> {
         Ok(Identity {

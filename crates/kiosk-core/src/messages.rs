@@ -54,6 +54,7 @@ messages! {
     IdentityTitle => "Thông tin của bạn", "Your details";
     BadgeChipVerified => "Đã xác thực bằng chip", "Verified by chip";
     BadgeChipUnverified => "Đọc từ chip, chưa xác thực được", "Read from chip, not verified";
+    BadgeChecking => "Đang xác thực…", "Verifying…";
     BadgeQrOnly => "Chỉ từ mã QR (chưa xác thực)", "From QR only (not verified)";
     BadgeManual => "Nhập tay (chưa xác thực)", "Typed in (not verified)";
     ChooseProcedureTitle => "Chọn thủ tục", "Choose a procedure";

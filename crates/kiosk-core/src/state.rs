@@ -147,6 +147,8 @@ struct Session {
     can: Option<Zeroizing<String>>,
     qr: Option<CardQr>,
     identity: Option<Identity>,
+    /// Display-only data while the chip is being read.
+    preview: Option<Identity>,
     search: Zeroizing<String>,
     category: Option<String>,
     choice: Option<Choice>,
@@ -166,6 +168,7 @@ impl Session {
             can: None,
             qr: None,
             identity: None,
+            preview: None,
             search: Zeroizing::new(String::new()),
             category: None,
             choice: None,
@@ -345,6 +348,14 @@ impl Kiosk {
                     self.state = State::Reading { step };
                 }
             }
+            Event::ReadPreview(preview) => {
+                if matches!(self.state, State::Reading { .. })
+                    && let Some(s) = &mut self.session
+                {
+                    s.last_activity_ms = self.now_ms;
+                    s.preview = Some(*preview);
+                }
+            }
             Event::ReadFinished(identity) => {
                 if matches!(self.state, State::Reading { .. }) {
                     self.activity();
@@ -390,10 +401,14 @@ impl Kiosk {
     }
 
     fn go(&mut self, state: State) {
+        let reading = matches!(state, State::Reading { .. });
         self.state = state;
         self.state_since_ms = self.now_ms;
         if let Some(s) = &mut self.session {
             s.notice = None;
+            if !reading {
+                s.preview = None;
+            }
         }
     }
 
@@ -992,6 +1007,12 @@ impl Kiosk {
             }
             State::Reading { step } => {
                 let mut v = View::new(Screen::Reading, lang, site, MessageKey::ReadingTitle);
+                v.identity = s.and_then(|s| s.preview.as_ref()).map(|p| {
+                    let mut view = identity_view(p);
+                    view.badge = MessageKey::BadgeChecking;
+                    view.badge_reason = None;
+                    view
+                });
                 v.progress = Some(ProgressView {
                     step: *step,
                     step_text: step_text(*step),

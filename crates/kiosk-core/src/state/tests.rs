@@ -289,6 +289,9 @@ fn personal_dump(k: &Kiosk) -> String {
         if let Some(q) = &s.qr {
             out += &serde_json::to_string(q).unwrap();
         }
+        if let Some(p) = &s.preview {
+            out += &serde_json::to_string(&p.to_api()).unwrap();
+        }
         if let Some(i) = &s.identity {
             out += &serde_json::to_string(&i.to_api()).unwrap();
             if let Some(p) = i.photo() {
@@ -379,7 +382,27 @@ fn one_stop_flow_from_card_tap_to_ticket() {
     let p = shown(&out).unwrap().progress.unwrap();
     assert_eq!((p.step, p.percent), (ReadStep::PersonalData, 20));
     assert_eq!(p.step_text.text(Language::En), "Reading personal data");
+    // The name is on screen as soon as DG13 is read.
+    let mut partial = CitizenRecord::new();
+    partial
+        .add_file(LdsFile::Dg13, dg13("14/03/2029").encode().unwrap())
+        .unwrap();
+    let out = rig.send(Event::ReadPreview(Box::new(
+        Identity::preview(&partial).unwrap(),
+    )));
+    let v = shown(&out).unwrap();
+    assert_eq!(v.screen, Screen::Reading);
+    let id = v.identity.as_ref().unwrap();
+    assert_eq!(
+        (id.full_name.as_str(), id.badge),
+        (NAME, MessageKey::BadgeChecking)
+    );
+    assert_eq!(id.masked_id, "0010******45");
     rig.send(Event::ReadProgress(ReadStep::Photo));
+    assert!(
+        rig.view().identity.is_some(),
+        "the preview stays while reading"
+    );
 
     let out = rig.send(Event::ReadFinished(chip_identity(true)));
     let v = shown(&out).unwrap();
@@ -731,8 +754,20 @@ fn card_removed_mid_read_resumes_when_put_back() {
     rig.send(Event::CardInserted);
     rig.digits("012345");
     rig.send(Event::ReadProgress(ReadStep::Mrz));
+    let mut partial = CitizenRecord::new();
+    partial
+        .add_file(LdsFile::Dg13, dg13("14/03/2029").encode().unwrap())
+        .unwrap();
+    rig.send(Event::ReadPreview(Box::new(
+        Identity::preview(&partial).unwrap(),
+    )));
     let out = rig.send(Event::CardRemoved);
     let v = shown(&out).unwrap();
+    assert!(
+        v.identity.is_none(),
+        "the preview leaves the screen with the card"
+    );
+    assert!(rig.k.session.as_ref().unwrap().preview.is_none());
     assert_eq!(v.screen, Screen::Error);
     assert_eq!(v.title_text(), "Thẻ đã bị rút ra khi đang đọc");
     assert_eq!(v.notice_text(), Some("Đặt lại thẻ để đọc tiếp"));
@@ -944,6 +979,7 @@ fn inactivity_times_out_every_interactive_state() {
         ("reading", |r| {
             r.send(Event::CardInserted);
             r.digits("012345");
+            r.send(Event::ReadPreview(chip_identity(false)));
         }),
         ("identity", |r| r.reach_identity(true)),
         ("choose", |r| {
@@ -1044,6 +1080,7 @@ fn cancel_from_every_state_returns_to_attract_and_wipes_the_session() {
         ("reading", |r| {
             r.send(Event::CardInserted);
             r.digits("012345");
+            r.send(Event::ReadPreview(chip_identity(false)));
         }),
         ("identity", |r| r.reach_identity(true)),
         ("choose", |r| {
@@ -1216,6 +1253,7 @@ mod random {
         CardIn,
         CardOut,
         Progress,
+        Preview,
         Finished(bool),
         Failed(ReadFailure),
         Qr,
@@ -1235,6 +1273,7 @@ mod random {
                 Ev::CardIn => Event::CardInserted,
                 Ev::CardOut => Event::CardRemoved,
                 Ev::Progress => Event::ReadProgress(ReadStep::Photo),
+                Ev::Preview => Event::ReadPreview(chip_identity(false)),
                 Ev::Finished(v) => Event::ReadFinished(chip_identity(v)),
                 Ev::Failed(f) => Event::ReadFailed(f),
                 Ev::Qr => Event::Qr(qr()),
@@ -1285,6 +1324,7 @@ mod random {
             1 => Just(Ev::CardIn),
             1 => Just(Ev::CardOut),
             1 => Just(Ev::Progress),
+            1 => Just(Ev::Preview),
             1 => any::<bool>().prop_map(Ev::Finished),
             1 => prop_oneof![
                 Just(ReadFailure::CardRemoved),

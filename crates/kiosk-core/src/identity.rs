@@ -60,9 +60,13 @@ impl Identity {
         CitizenId::parse(id_number).map_err(|_| Error::Identity {
             what: "ID number on the chip is not 12 digits",
         })?;
-        let full_name = dg13.full_name.as_deref().ok_or(Error::IncompleteChipRead {
-            what: "name missing",
-        })?;
+        let full_name = dg13
+            .full_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or(Error::IncompleteChipRead {
+                what: "name missing",
+            })?;
         let dob = dg13
             .date_of_birth_parsed()
             .map_err(|_| Error::IncompleteChipRead {

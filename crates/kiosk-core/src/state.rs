@@ -943,7 +943,10 @@ impl Kiosk {
                 return;
             }
         };
-        out.push(Command::PrintTicket(ticket.clone()));
+        // Without a working printer the screen is the ticket.
+        if usable(self.devices.printer) {
+            out.push(Command::PrintTicket(ticket.clone()));
+        }
         self.go(State::Ticket { ticket });
     }
 

@@ -1196,6 +1196,15 @@ fn every_message_has_vietnamese_and_english_text() {
 #[test]
 fn identity_from_a_chip_read_needs_dg1_dg13_and_sod() {
     let err = Identity::from_card_read(&card_read(true, "14/03/2029", false)).unwrap_err();
+    let mut nameless = card_read(true, "14/03/2029", true);
+    let mut d = dg13("14/03/2029");
+    d.full_name = Some("  ".into());
+    nameless
+        .record
+        .add_file(LdsFile::Dg13, d.encode().unwrap())
+        .unwrap();
+    let e = Identity::from_card_read(&nameless).unwrap_err();
+    assert!(e.to_string().contains("name missing"), "{e}");
     assert!(err.to_string().contains("EF.SOD missing"), "{err}");
     let i = Identity::from_card_read(&card_read(true, "Không thời hạn", true)).unwrap();
     assert!(!i.expired_on(date!(2099 - 01 - 01)), "no expiry");
@@ -1469,7 +1478,7 @@ mod parsers {
 
         /// Valid fields in a DG13 round-trip to the same identity fields.
         #[test]
-        fn dg13_fields_round_trip(name in "[A-Za-zÀ-ỹ ]{1,40}", day in 1u8..=28, month in 1u8..=12, year in 1920u16..2020) {
+        fn dg13_fields_round_trip(name in "[A-Za-zÀ-ỹ][A-Za-zÀ-ỹ ]{0,39}", day in 1u8..=28, month in 1u8..=12, year in 1920u16..2020) {
             let mut d = dg13("Không thời hạn");
             d.full_name = Some(name.clone());
             d.date_of_birth = Some(format!("{day:02}/{month:02}/{year}"));
@@ -1484,4 +1493,48 @@ mod parsers {
             prop_assert_eq!((dob.day(), u8::from(dob.month()), dob.year()), (day, month, i32::from(year)));
         }
     }
+}
+
+#[test]
+fn back_steps_one_screen_at_a_time() {
+    let mut rig = Rig::new(Mode::OneStop);
+    rig.reach_details();
+    rig.touch(Action::ToggleConsent(Purpose::DataProcessing));
+    rig.touch(Action::Back);
+    assert_eq!(rig.k.state(), &State::Choose);
+    // Going back forgets the choice and its consent: choosing again starts unticked.
+    rig.touch(Action::SelectProcedure("2.002".into()));
+    assert!(rig.view().consents.iter().all(|c| !c.ticked));
+    rig.touch(Action::Back);
+    rig.touch(Action::Back);
+    assert_eq!(rig.k.state(), &State::IdentityShown);
+    rig.touch(Action::Back);
+    assert_eq!(rig.k.state(), &State::Identify);
+    assert!(rig.k.session.as_ref().unwrap().identity.is_none());
+    // Actions that do not belong to a screen change nothing.
+    rig.touch(Action::Submit);
+    rig.touch(Action::Retry);
+    assert_eq!(rig.k.state(), &State::Identify);
+}
+
+#[test]
+fn without_a_printer_the_ticket_is_only_shown() {
+    let mut rig = Rig::new(Mode::OneStop);
+    rig.send(Event::Device {
+        device: Device::Printer,
+        health: DeviceHealth::Absent,
+    });
+    let r = rig.reach_submitting();
+    let out = rig.send(Event::Delivery(DeliveryResult::Offline {
+        key: r.idempotency_key,
+        provisional: ProvisionalTicket {
+            queue: "2.001".into(),
+            number: 4,
+            issued_at: rig.wall,
+        },
+    }));
+    assert!(!out.iter().any(|c| matches!(c, Command::PrintTicket(_))));
+    let v = shown(&out).unwrap();
+    assert_eq!(v.ticket.as_ref().unwrap().display, "T-2.001-004");
+    assert_eq!(v.ticket.as_ref().unwrap().counter_or_room, "Q02");
 }

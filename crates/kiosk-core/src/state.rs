@@ -206,6 +206,16 @@ impl Drop for Session {
     }
 }
 
+/// One procedure or department, in the display language.
+struct Offer {
+    code: String,
+    name: String,
+    /// Counter or room; for procedures also the category.
+    place: String,
+    /// Both names, folded for search.
+    searchable: String,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct DeviceStates {
     reader: DeviceHealth,
@@ -731,47 +741,34 @@ impl Kiosk {
         }
     }
 
-    /// Codes and names on offer for this kiosk's mode.
-    fn offers(&self) -> Vec<(String, String, String, String)> {
+    /// What this kiosk's mode offers: procedures (one-stop) or departments (clinic).
+    fn offers(&self) -> Vec<Offer> {
         let Some(c) = &self.catalog else {
             return vec![];
         };
         let vi = self.language == Language::Vi;
+        let offer = |code: &str, name_vi: &str, name_en: &str, place: &str| Offer {
+            code: code.into(),
+            name: if vi { name_vi } else { name_en }.into(),
+            place: place.into(),
+            searchable: fold(&format!("{name_vi} {name_en}")),
+        };
         match self.settings.mode {
             Mode::OneStop => c
                 .procedures
                 .iter()
-                .map(|p| {
-                    let name = if vi { &p.name_vi } else { &p.name_en };
-                    (
-                        p.code.clone(),
-                        name.clone(),
-                        p.counter.clone(),
-                        format!("{} {}", p.name_vi, p.name_en),
-                    )
-                })
+                .map(|p| offer(&p.code, &p.name_vi, &p.name_en, &p.counter))
                 .collect(),
             Mode::Clinic => c
                 .departments
                 .iter()
-                .map(|d| {
-                    let name = if vi { &d.name_vi } else { &d.name_en };
-                    (
-                        d.code.clone(),
-                        name.clone(),
-                        d.room.clone(),
-                        format!("{} {}", d.name_vi, d.name_en),
-                    )
-                })
+                .map(|d| offer(&d.code, &d.name_vi, &d.name_en, &d.room))
                 .collect(),
         }
     }
 
     fn choose(&mut self, action: Action) {
-        let action_mode = match action {
-            Action::SelectDepartment(_) => Mode::Clinic,
-            _ => Mode::OneStop,
-        };
+        let mode = self.settings.mode;
         let Some(s) = &mut self.session else { return };
         match action {
             Action::Search(text) => {
@@ -780,27 +777,32 @@ impl Kiosk {
             Action::Category(c) => {
                 s.category = c.map(|c| c.chars().take(MAX_SEARCH_CHARS).collect())
             }
-            Action::SelectProcedure(code) | Action::SelectDepartment(code) => {
-                let fits_mode = matches!(
-                    (&action_mode, self.settings.mode),
-                    (Mode::OneStop, Mode::OneStop) | (Mode::Clinic, Mode::Clinic)
-                );
-                if !fits_mode || !self.offers().iter().any(|o| o.0 == code) {
-                    self.set_notice(MessageKey::NoticeNotAvailable);
-                    return;
-                }
-                if let Some(s) = &mut self.session {
-                    s.clear_choice();
-                    s.choice = Some(match self.settings.mode {
-                        Mode::OneStop => Choice::Procedure(code),
-                        Mode::Clinic => Choice::Department(code),
-                    });
-                }
-                self.go(State::Details);
+            Action::SelectProcedure(code) if mode == Mode::OneStop => {
+                self.select(Choice::Procedure(code))
+            }
+            Action::SelectDepartment(code) if mode == Mode::Clinic => {
+                self.select(Choice::Department(code))
+            }
+            Action::SelectProcedure(_) | Action::SelectDepartment(_) => {
+                s.notice = Some(MessageKey::NoticeNotAvailable)
             }
             Action::Back => self.go(State::IdentityShown),
             _ => {}
         }
+    }
+
+    /// Takes a choice from the catalog (a code not on offer gets a notice) and asks for details.
+    fn select(&mut self, choice: Choice) {
+        let (Choice::Procedure(code) | Choice::Department(code)) = &choice;
+        if !self.offers().iter().any(|o| &o.code == code) {
+            self.set_notice(MessageKey::NoticeNotAvailable);
+            return;
+        }
+        if let Some(s) = &mut self.session {
+            s.clear_choice();
+            s.choice = Some(choice);
+        }
+        self.go(State::Details);
     }
 
     fn questions(&self) -> Vec<kiosk_api::v1::Question> {
@@ -917,8 +919,8 @@ impl Kiosk {
         };
         self.offers()
             .into_iter()
-            .find(|o| &o.0 == code)
-            .map(|o| o.2)
+            .find(|o| &o.code == code)
+            .map(|o| o.place)
             .unwrap_or_default()
     }
 
@@ -1041,7 +1043,7 @@ impl Kiosk {
                 let offers = self.offers();
                 if self.settings.mode == Mode::OneStop {
                     // Procedures are grouped by the counter that handles them.
-                    let mut cats: Vec<String> = offers.iter().map(|o| o.2.clone()).collect();
+                    let mut cats: Vec<String> = offers.iter().map(|o| o.place.clone()).collect();
                     cats.sort();
                     cats.dedup();
                     v.categories = cats;
@@ -1050,9 +1052,13 @@ impl Kiosk {
                 }
                 v.choices = offers
                     .into_iter()
-                    .filter(|o| search.is_empty() || fold(&o.3).contains(search.as_str()))
-                    .filter(|o| category.as_ref().is_none_or(|c| &o.2 == c))
-                    .map(|(code, name, place, _)| ChoiceView { code, name, place })
+                    .filter(|o| search.is_empty() || o.searchable.contains(search.as_str()))
+                    .filter(|o| category.as_ref().is_none_or(|c| &o.place == c))
+                    .map(|o| ChoiceView {
+                        code: o.code,
+                        name: o.name,
+                        place: o.place,
+                    })
                     .collect();
                 v.actions = vec![Action::Back, Action::Cancel];
                 v

@@ -36,8 +36,9 @@ pub enum Mode {
     Clinic,
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The validated configuration. `Debug` leaves out the PIN hash (a short PIN falls to an
+/// offline guess from its hash).
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub mode: Mode,
@@ -57,6 +58,21 @@ pub struct Config {
     pub gateway_url: String,
     /// PHC-format hash of the technician PIN (`$argon2id$…`); never the PIN.
     pub technician_pin_hash: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("mode", &self.mode)
+            .field("site_name", &self.site_name)
+            .field("kiosk_id", &self.kiosk_id)
+            .field("language", &self.language)
+            .field("timeouts", &self.timeouts)
+            .field("devices", &self.devices)
+            .field("trust_store", &self.trust_store)
+            .field("gateway_url", &self.gateway_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Session timeouts, in seconds.
@@ -246,6 +262,11 @@ technician_pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$abc$def"
         assert_eq!(c.language, Language::Vi);
         assert_eq!(c.devices.printer.as_deref(), Some("/dev/usb/lp0"));
         assert_eq!(c, Config::parse(SAMPLE, "kiosk.toml").unwrap());
+        let debug = format!("{c:?}");
+        assert!(
+            debug.contains("bv-hn01-k02") && !debug.contains("argon2"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | `timeouts.session_limit_seconds` | 600 (hard limit of one session) |
 //! | `timeouts.ticket_seconds` | 20 (ticket screen before returning to attract) |
 //! | `timeouts.error_seconds` | 30 (error screen before returning to attract) |
+//! | `timeouts.submit_seconds` | 30 (longest wait for the outbox's answer before the "gateway offline" screen) |
 //! | `devices.reader` | `auto` (first PC/SC reader with a card slot) |
 //! | `devices.camera` | `/dev/video0` |
 //! | `devices.printer` | none (no printing) |
@@ -84,6 +85,7 @@ pub struct Timeouts {
     pub session_limit_seconds: u32,
     pub ticket_seconds: u32,
     pub error_seconds: u32,
+    pub submit_seconds: u32,
 }
 
 impl Default for Timeouts {
@@ -94,6 +96,7 @@ impl Default for Timeouts {
             session_limit_seconds: 600,
             ticket_seconds: 20,
             error_seconds: 30,
+            submit_seconds: 30,
         }
     }
 }
@@ -185,6 +188,7 @@ impl Config {
             ),
             ("timeouts.ticket_seconds", t.ticket_seconds, 5, 300),
             ("timeouts.error_seconds", t.error_seconds, 5, 300),
+            ("timeouts.submit_seconds", t.submit_seconds, 5, 300),
         ] {
             if !(min..=max).contains(&value) {
                 return Err(bad(key, &format!("must be between {min} and {max}")));

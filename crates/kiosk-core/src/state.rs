@@ -68,7 +68,7 @@ pub enum ErrorKind {
     CardExpired,
     CameraMissing,
     ReaderMissing,
-    /// The gateway is unreachable and the catalog is unknown.
+    /// The gateway is unreachable and the catalog is unknown, or a submission got no answer.
     GatewayOffline,
     /// The gateway refused the registration.
     SubmitRefused,
@@ -403,7 +403,15 @@ impl Kiosk {
                     .as_ref()
                     .and_then(|s| s.submission.as_ref())
                     .is_some_and(|r| r.idempotency_key == result.key());
-                if self.state == State::Submitting && ours {
+                // A late answer after the no-answer screen is still this citizen's ticket.
+                let waiting = matches!(
+                    self.state,
+                    State::Submitting
+                        | State::Error {
+                            kind: ErrorKind::GatewayOffline
+                        }
+                );
+                if waiting && ours {
                     self.delivered(result, out);
                 }
             }
@@ -490,6 +498,17 @@ impl Kiosk {
         // A monotonic clock never goes back; if the app's does, keep ours.
         self.now_ms = self.now_ms.max(now.monotonic_ms);
         self.wall = Some(now.wall);
+        // The app always answers a submission; if it does not, the kiosk must not hang on this
+        // screen for the next citizen. The registration may still be in the outbox: staff find it.
+        let submit_ms = u64::from(self.settings.timeouts.submit_seconds) * 1000;
+        if self.state == State::Submitting
+            && self.now_ms >= self.state_since_ms.saturating_add(submit_ms)
+        {
+            self.go(State::Error {
+                kind: ErrorKind::GatewayOffline,
+            });
+            return;
+        }
         if let Some(deadline) = self.deadline_ms()
             && self.now_ms >= deadline
         {

@@ -1025,7 +1025,7 @@ fn hard_session_limit_ends_even_an_active_session() {
 fn ticket_and_error_screens_time_out_but_submitting_waits() {
     let mut rig = Rig::new(Mode::OneStop);
     rig.reach_submitting();
-    rig.advance(3000);
+    rig.advance(29);
     assert_eq!(rig.k.state(), &State::Submitting, "the answer is awaited");
     rig.send(Event::Delivery(DeliveryResult::Offline {
         key: rig_key(&rig.k),
@@ -1537,4 +1537,36 @@ fn without_a_printer_the_ticket_is_only_shown() {
     let v = shown(&out).unwrap();
     assert_eq!(v.ticket.as_ref().unwrap().display, "T-2.001-004");
     assert_eq!(v.ticket.as_ref().unwrap().counter_or_room, "Q02");
+}
+
+#[test]
+fn a_submission_without_answer_does_not_hang_the_kiosk() {
+    let mut rig = Rig::new(Mode::OneStop);
+    rig.reach_submitting();
+    rig.advance(29);
+    assert_eq!(rig.k.state(), &State::Submitting);
+    assert_eq!(rig.view().countdown_seconds, None);
+    rig.advance(1);
+    assert_eq!(error_of(&rig.k), Some(ErrorKind::GatewayOffline));
+    assert_eq!(rig.view().notice, Some(MessageKey::ForwardGoToCounter));
+    rig.advance(30);
+    assert_no_personal_data(&rig.k);
+
+    // An answer arriving after that screen still gives the citizen the ticket.
+    let mut rig = Rig::new(Mode::OneStop);
+    let r = rig.reach_submitting();
+    rig.advance(30);
+    assert_eq!(error_of(&rig.k), Some(ErrorKind::GatewayOffline));
+    let out = rig.send(Event::Delivery(DeliveryResult::Offline {
+        key: r.idempotency_key,
+        provisional: ProvisionalTicket {
+            queue: "2.001".into(),
+            number: 5,
+            issued_at: rig.wall,
+        },
+    }));
+    assert_eq!(
+        shown(&out).unwrap().ticket.as_ref().unwrap().display,
+        "T-2.001-005"
+    );
 }

@@ -148,7 +148,9 @@ impl ReadFailure {
     pub fn from_error(e: &kiosk_card::Error) -> Self {
         use kiosk_card::Error as E;
         match e {
-            E::CardRemoved => ReadFailure::CardRemoved,
+            // A timeout or a transport fault mid-read is almost always a card that moved:
+            // lifting and placing it again resumes the read.
+            E::CardRemoved | E::Timeout { .. } | E::Transport(_) => ReadFailure::CardRemoved,
             E::WrongPassword { .. } => ReadFailure::WrongPassword,
             E::ReaderUnavailable(_) => ReadFailure::ReaderGone,
             _ => ReadFailure::WrongCard,

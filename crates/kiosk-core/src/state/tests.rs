@@ -775,8 +775,14 @@ fn card_removed_mid_read_resumes_when_put_back() {
     assert!(matches!(passwords(&out).as_slice(), [Password::Can(c)] if c.as_str() == "012345"));
     assert!(matches!(rig.k.state(), State::Reading { .. }));
     // The reader reporting the removal as a failure lands on the same screen.
-    rig.send(Event::ReadFailed(ReadFailure::CardRemoved));
+    let timeout = kiosk_card::Error::Timeout {
+        what: "transmit",
+        millis: 3000,
+    };
+    rig.send(Event::ReadFailed(ReadFailure::from_error(&timeout)));
     assert_eq!(error_of(&rig.k), Some(ErrorKind::CardRemoved));
+    let gone = kiosk_card::Error::ReaderUnavailable("reader 0".into());
+    assert_eq!(ReadFailure::from_error(&gone), ReadFailure::ReaderGone);
 }
 
 #[test]

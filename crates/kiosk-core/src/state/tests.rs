@@ -1576,3 +1576,14 @@ fn a_submission_without_answer_does_not_hang_the_kiosk() {
         "T-2.001-005"
     );
 }
+
+#[test]
+fn settings_come_from_the_config_file() {
+    let text = include_str!("../../../../docs/examples/kiosk.toml");
+    let config = Config::parse(text, "kiosk.toml").unwrap();
+    let k = Kiosk::new(Settings::from_config(&config).unwrap());
+    assert_eq!(k.view().site_name, "Bệnh viện Mẫu – Sảnh A");
+    assert_eq!(k.settings.mode, Mode::Clinic);
+    assert_eq!(k.settings.kiosk_id.as_str(), "bv-hn01-k02");
+    assert_eq!(k.settings.timeouts.submit_seconds, 30);
+}

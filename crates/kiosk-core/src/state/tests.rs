@@ -343,6 +343,11 @@ fn attract_screen_says_welcome_in_both_languages() {
     assert_eq!(v.screen, Screen::Attract);
     assert_eq!(v.title_text(), "Xin chào! Mời đặt thẻ căn cước lên đầu đọc");
     assert_eq!(v.site_name, "UBND phường Thử");
+    // The view model is plain JSON for UI tests and the app.
+    let json = serde_json::to_value(&v).unwrap();
+    assert_eq!(json["screen"], "attract");
+    assert_eq!(json["title"], "attract_title");
+    assert_eq!(json["actions"][0]["action"], "start");
     let out = rig.touch(Action::Language(Language::En));
     assert_eq!(
         shown(&out).unwrap().title_text(),

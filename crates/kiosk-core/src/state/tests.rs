@@ -1592,3 +1592,24 @@ fn settings_come_from_the_config_file() {
     assert_eq!(k.settings.kiosk_id.as_str(), "bv-hn01-k02");
     assert_eq!(k.settings.timeouts.submit_seconds, 30);
 }
+
+#[test]
+fn a_hundred_sessions_leave_nothing_behind() {
+    let mut rig = Rig::new(Mode::Clinic);
+    let home = rig.view();
+    for n in 0..100u32 {
+        let r = rig.reach_submitting();
+        rig.send(Event::Delivery(DeliveryResult::Offline {
+            key: r.idempotency_key,
+            provisional: ProvisionalTicket {
+                queue: "NOI".into(),
+                number: n + 1,
+                issued_at: rig.wall,
+            },
+        }));
+        rig.touch(Action::Done);
+        rig.send(Event::CardRemoved);
+        assert_no_personal_data(&rig.k);
+        assert_eq!(rig.view(), home, "session {n}");
+    }
+}

@@ -49,20 +49,26 @@ fn ca_infos(curve: Curve, cipher: CipherAlg, key_id: Option<u64>) -> Vec<Securit
 
 fn dg14() {
     let mut infos = ca_infos(Curve::BrainpoolP256r1, CipherAlg::Aes128, None);
-    infos.push(SecurityInfo::ActiveAuthentication(ActiveAuthenticationInfo {
-        version: 1,
-        signature_algorithm: ECDSA_PLAIN_SHA256.to_vec(),
-    }));
+    infos.push(SecurityInfo::ActiveAuthentication(
+        ActiveAuthenticationInfo {
+            version: 1,
+            signature_algorithm: ECDSA_PLAIN_SHA256.to_vec(),
+        },
+    ));
     for (name, infos) in [
         ("ca-bp256-aes128-aa", infos),
-        ("ca-p256-tdes-keyid", ca_infos(Curve::NistP256, CipherAlg::Tdes, Some(1))),
+        (
+            "ca-p256-tdes-keyid",
+            ca_infos(Curve::NistP256, CipherAlg::Tdes, Some(1)),
+        ),
     ] {
         let dg = Dg14 {
             infos: SecurityInfos { infos },
         };
         let bytes = dg.encode();
         let back = Dg14::decode(&bytes).expect("DG14 seed decodes");
-        back.chip_authentication_key().expect("DG14 seed has a CA key");
+        back.chip_authentication_key()
+            .expect("DG14 seed has a CA key");
         write("dg14", name, &bytes);
     }
 }
@@ -72,7 +78,10 @@ fn dg15() {
     let mut n = vec![0xC5; 256];
     n[255] = 0x01;
     for (name, spki) in [
-        ("ec-p256", ec_spki_named(Curve::NistP256, &Curve::NistP256.generator())),
+        (
+            "ec-p256",
+            ec_spki_named(Curve::NistP256, &Curve::NistP256.generator()),
+        ),
         ("rsa-2048", rsa_spki(&n, &[0x01, 0x00, 0x01])),
     ] {
         let bytes = Dg15 { spki }.encode();
@@ -126,7 +135,10 @@ fn select_ef_com() -> CommandApdu {
 fn apdu() {
     let commands = [
         ("select-case3", select_ef_com()),
-        ("read-binary-case2", CommandApdu::new(0x00, 0xB0, 0x00, 0x00).with_le(0xDF)),
+        (
+            "read-binary-case2",
+            CommandApdu::new(0x00, 0xB0, 0x00, 0x00).with_le(0xDF),
+        ),
         (
             "read-binary-odd-case4e",
             CommandApdu::new(0x00, 0xB1, 0x00, 0x00)
@@ -148,8 +160,9 @@ fn keys(aes: bool) -> SmKeys {
 }
 
 fn sm() {
-    // Terminal side. Forged (control 0x00/0x01): a real wrapped answer, which parses but was
-    // made for another SSC, so its MAC fails. Honest (0x02/0x03) and tampered (0x04/0x05):
+    // Terminal side. Forged (control 0x00/0x01): a real wrapped answer, which parses, but made
+    // with the chip's SSC one step ahead (the answer's MAC covers the SSC, not the command), so
+    // a fresh terminal cannot verify it. Honest (0x02/0x03) and tampered (0x04/0x05):
     // `flip(2) ‖ SW(2) ‖ data`.
     let mut chip = ChipSm::new(keys(true));
     let mut terminal = keys(true);
@@ -158,17 +171,31 @@ fn sm() {
         .expect("protects");
     chip.unwrap_command(&protected.encode().expect("encodes"))
         .expect("the chip accepts it");
-    let wrapped = chip
-        .wrap_response(&ResponseApdu::new(
-            vec![0x60, 0x14, 0x5F, 0x01],
-            StatusWord::SUCCESS,
-        ))
-        .expect("wraps");
+    let answer = ResponseApdu::new(vec![0x60, 0x14, 0x5F, 0x01], StatusWord::SUCCESS);
+    let in_step = chip.wrap_response(&answer).expect("wraps");
+    let ahead = chip.wrap_response(&answer).expect("wraps");
+    // The in-step answer verifies; the one ahead must not, or the seed would not be forged.
+    assert!(
+        terminal
+            .clone()
+            .unprotect_response(&ResponseApdu::decode(&in_step).expect("decodes"))
+            .is_ok()
+    );
+    assert!(
+        terminal
+            .unprotect_response(&ResponseApdu::decode(&ahead).expect("decodes"))
+            .is_err()
+    );
+    let wrapped = ahead;
     let mut forged = vec![0x01];
     forged.extend_from_slice(&wrapped);
-    write("sm_terminal", "forged-aes-stale-ssc", &forged);
+    write("sm_terminal", "forged-aes-ssc-ahead", &forged);
     let ef_com_head = [0x60, 0x14, 0x5F, 0x01, 0x04, 0x30, 0x31, 0x30, 0x37];
-    for (name, ctrl) in [("honest-tdes", 0x02), ("honest-aes-odd", 0x0B), ("tampered-aes", 0x05)] {
+    for (name, ctrl) in [
+        ("honest-tdes", 0x02),
+        ("honest-aes-odd", 0x0B),
+        ("tampered-aes", 0x05),
+    ] {
         let mut seed = vec![ctrl, 0x00, 0x07, 0x90, 0x00];
         seed.extend_from_slice(&ef_com_head);
         write("sm_terminal", name, &seed);
@@ -184,6 +211,7 @@ fn sm() {
         .expect("protects")
         .encode()
         .expect("encodes");
+    assert!(ChipSm::new(keys(false)).unwrap_command(&stale).is_err());
     let mut forged = vec![0x00];
     forged.extend_from_slice(&stale);
     write("sm_chip", "forged-tdes-stale-ssc", &forged);

@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(&data[..4], &[cmd.cla, cmd.ins, cmd.p1, cmd.p2]);
         assert!(cmd.data.len() < data.len());
         let encoded = cmd.encode().expect("a decoded command must encode");
-        assert!(encoded.len() <= data.len(), "the encoder never grows a command");
+        assert!(
+            encoded.len() <= data.len(),
+            "the encoder never grows a command"
+        );
         let back = CommandApdu::decode(&encoded).expect("an encoded command must decode");
         assert_eq!(back, cmd);
         assert_eq!(back.encode().expect("must encode again"), encoded);

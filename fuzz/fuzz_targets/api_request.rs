@@ -14,10 +14,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Some(reg) = round_trip::<Registration>("registration", data) {
         let verdict = reg.validate().is_ok();
-        let copy: Registration = serde_json::from_slice(
-            &serde_json::to_vec(&reg).expect("checked by round_trip"),
-        )
-        .expect("checked by round_trip");
+        let copy: Registration =
+            serde_json::from_slice(&serde_json::to_vec(&reg).expect("checked by round_trip"))
+                .expect("checked by round_trip");
         assert_eq!(copy.validate().is_ok(), verdict);
         if verdict {
             assert!(!reg.queue_code().is_empty());

@@ -52,7 +52,10 @@ fn check_enrolment(enrolment: &Enrolment, text: &str, writer: &str) {
     }
     match classify(text.as_bytes()) {
         Ok(Payload::Enrolment(back)) => assert!(&back == enrolment, "{writer} round trip"),
-        other => panic!("{writer} text is not read back: {:?}", other.map(|p| p.kind())),
+        other => panic!(
+            "{writer} text is not read back: {:?}",
+            other.map(|p| p.kind())
+        ),
     }
 }
 
@@ -89,7 +92,11 @@ fuzz_target!(|data: &[u8]| {
                     KioskKind::OneStop => SiteKind::OneStop,
                 },
             };
-            check_enrolment(enrolment, &gateway_side.to_payload(), "gateway's to_payload");
+            check_enrolment(
+                enrolment,
+                &gateway_side.to_payload(),
+                "gateway's to_payload",
+            );
         }
         Payload::Dossier(code) => assert_eq!(code.as_str().as_bytes(), data),
         Payload::Appointment(code) => assert_eq!(code.as_str().as_bytes(), data),

@@ -42,7 +42,10 @@ impl CardTransport for FuzzCard {
             .unwrap_command(command)
             .expect("the chip must accept an honestly protected command");
         self.seen.push(plain);
-        let (data, sw) = self.answer.take().unwrap_or((Vec::new(), StatusWord::SUCCESS));
+        let (data, sw) = self
+            .answer
+            .take()
+            .unwrap_or((Vec::new(), StatusWord::SUCCESS));
         let mut wrapped = chip
             .wrap_response(&ResponseApdu::new(data, sw))
             .expect("the chip must wrap any answer");

@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-10}"
-targets=(tlv com dg1 dg2 dg13 sod pa_spki pa_trust pa_sod)
+targets=(tlv com dg1 dg2 dg13 sod pa_spki pa_trust pa_sod dg14 dg15 card_access apdu sm_terminal sm_chip
+    qr_payload api_request api_answer gateway_config)
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -s none
 work="$(mktemp -d)"

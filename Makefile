@@ -17,7 +17,7 @@ demo: setup
 
 # Lint first (fails fast), then every test, then a short run of every fuzz target.
 test: setup check-lint
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory fuzz-smoke
 
 lint: setup check-lint

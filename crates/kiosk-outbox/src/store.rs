@@ -56,6 +56,8 @@ pub trait Store: Send + Sync {
 }
 
 /// Page cache for a kiosk: the sled default of 1 GiB is far too large (facts/sled.md).
+/// How long [`SledStore::open`] waits for a lock that a just-closed handle still holds.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
 
 /// sled 0.34.7 with explicit `fsync`s: its `flush` only uses `sync_file_range`, which survives a
@@ -99,12 +101,26 @@ impl SledStore {
     pub fn open(dir: &Path) -> Result<Self> {
         let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(CACHE_CAPACITY)
             // Our commits flush explicitly; the background flusher only adds work.
-            .flush_every_ms(None)
-            .open()?;
+            .flush_every_ms(None);
+        // sled releases its file lock from a background thread shortly after the last handle is
+        // dropped, so a reopen right after a close can find it still held: wait a little
+        // (bounded) before calling the store busy.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         let log_path = dir.join("db");
         let log = File::open(&log_path).map_err(io_err("opening", &log_path))?;
         let store = SledStore {

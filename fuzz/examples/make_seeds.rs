@@ -1,7 +1,8 @@
 //! Writes the binary seeds of the card-side targets (dg14, dg15, card_access, apdu, sm_terminal,
 //! sm_chip) with the crate's own encoders, and checks each decodes, so the fuzzer starts from
 //! files the parsers accept. Run from `fuzz/`: `cargo run --example make_seeds`.
-//! (The QR and API seeds are text: `docs/examples/` and hand-written QR payloads.)
+//! The text seeds (QR payloads, `docs/examples/` JSON, gateway TOML) are not written here but
+//! checked: each must be accepted by its parser as the kind its name says.
 
 use std::fs;
 use std::path::Path;
@@ -245,7 +246,48 @@ fn sm() {
     assert!(ChipSm::new(keys(true)).unwrap_command(&honest).is_ok());
 }
 
+fn read(target: &str, name: &str) -> Vec<u8> {
+    fs::read(Path::new("seeds").join(target).join(name)).expect("text seed present")
+}
+
+fn check_text_seeds() {
+    use kiosk_qr::payload::{Payload, classify};
+    for (name, kind) in [
+        ("card-7-fields", "card"),
+        ("card-extras", "card"),
+        ("enrolment", "enrolment"),
+        ("dossier", "dossier"),
+        ("appointment", "appointment"),
+        ("opaque", "opaque"),
+    ] {
+        let payload: Payload = classify(&read("qr_payload", name)).expect("QR seed parses");
+        assert_eq!(payload.kind(), kind, "seeds/qr_payload/{name}");
+    }
+    for name in [
+        "registration-clinic.json",
+        "registration-public-service.json",
+    ] {
+        let reg: kiosk_api::v1::Registration =
+            serde_json::from_slice(&read("api_request", name)).expect("registration seed");
+        reg.validate().expect("registration seed is valid");
+    }
+    let check: kiosk_api::v1::InsuranceCheckRequest =
+        serde_json::from_slice(&read("api_request", "insurance-check-request.json"))
+            .expect("insurance check seed");
+    check.validate().expect("insurance check seed is valid");
+    let _: kiosk_api::v1::Ticket =
+        serde_json::from_slice(&read("api_answer", "ticket.json")).expect("ticket seed");
+    let _: kiosk_api::v1::Catalog =
+        serde_json::from_slice(&read("api_answer", "catalog.json")).expect("catalog seed");
+    for name in ["sample-clinic.toml", "sample-one-stop.toml"] {
+        let text = String::from_utf8(read("gateway_config", name)).expect("UTF-8");
+        kiosk_gateway::config::Config::parse(&text, name).expect("gateway config seed parses");
+    }
+    println!("text seeds: all accepted");
+}
+
 fn main() {
+    check_text_seeds();
     dg14();
     dg15();
     card_access();

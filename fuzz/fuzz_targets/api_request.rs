@@ -22,10 +22,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(!reg.queue_code().is_empty());
         }
     }
-    if let Some(check) = round_trip::<InsuranceCheckRequest>("insurance check", data) {
-        if check.validate().is_ok() {
-            assert_eq!(check.id_number.len(), 12);
-        }
+    if let Some(check) = round_trip::<InsuranceCheckRequest>("insurance check", data)
+        && check.validate().is_ok()
+    {
+        assert_eq!(check.id_number.len(), 12);
     }
     let _ = round_trip::<KioskStatus>("kiosk status", data);
     let _ = round_trip::<EnrolRequest>("enrol request", data);

@@ -44,25 +44,8 @@ pub enum LdsFile {
     Dg16,
 }
 
-/// Data groups by number, index 0 = DG1.
-const DGS: [LdsFile; 16] = [
-    LdsFile::Dg1,
-    LdsFile::Dg2,
-    LdsFile::Dg3,
-    LdsFile::Dg4,
-    LdsFile::Dg5,
-    LdsFile::Dg6,
-    LdsFile::Dg7,
-    LdsFile::Dg8,
-    LdsFile::Dg9,
-    LdsFile::Dg10,
-    LdsFile::Dg11,
-    LdsFile::Dg12,
-    LdsFile::Dg13,
-    LdsFile::Dg14,
-    LdsFile::Dg15,
-    LdsFile::Dg16,
-];
+/// Data groups by number, index 0 = DG1: [`LdsFile::ALL`] after its three other files.
+const DGS: &[LdsFile] = LdsFile::ALL.split_at(3).1;
 
 /// The tags of DG1…DG16 (Doc 9303 Part 10 §4.6.1), index 0 = DG1.
 const DG_TAGS: [Tag; 16] = [
@@ -215,7 +198,7 @@ pub fn read_order(present: &[LdsFile]) -> Vec<LdsFile> {
         .copied()
         .filter(|f| *f != LdsFile::Dg2 && listed(f))
         .collect();
-    for f in DGS {
+    for &f in DGS {
         if present.contains(&f) && !f.is_eac_protected() && f != LdsFile::Dg2 && !order.contains(&f)
         {
             order.push(f);

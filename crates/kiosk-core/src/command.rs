@@ -2,6 +2,7 @@
 
 use kiosk_api::v1::{InsuranceCheckRequest, Registration};
 use kiosk_card::protocol::Password;
+use kiosk_qr::payload::Enrolment;
 
 use crate::view::{TicketView, View};
 
@@ -24,4 +25,15 @@ pub enum Command {
     Show(Box<View>),
     /// Drop every piece of personal data the app holds for the session (UI models, photo).
     ClearPersonalData,
+    /// Gather a diagnostics snapshot and answer with [`Event::Diagnostics`] (given every few
+    /// seconds while the technician screen is open).
+    ///
+    /// [`Event::Diagnostics`]: crate::Event::Diagnostics
+    RefreshDiagnostics,
+    /// Move a dead letter back to the delivery queue.
+    RetryDeadLetter(String),
+    /// Enrol with the gateway named in this QR; answer with [`Event::EnrolFinished`].
+    ///
+    /// [`Event::EnrolFinished`]: crate::Event::EnrolFinished
+    Enrol(Box<Enrolment>),
 }

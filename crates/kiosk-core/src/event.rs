@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::identity::Identity;
 use crate::messages::Language;
+use crate::view::Diagnostics;
 
 /// Something happened.
 #[derive(Debug)]
@@ -53,6 +54,13 @@ pub enum Event {
     },
     /// The language was switched (also available as a touch action).
     Language(Language),
+    /// A fresh diagnostics snapshot (answer to [`Command::RefreshDiagnostics`]).
+    ///
+    /// [`Command::RefreshDiagnostics`]: crate::Command::RefreshDiagnostics
+    Diagnostics(Box<Diagnostics>),
+    /// How an enrolment started from the technician screen ended: display-ready text (the new
+    /// kiosk id, or the reason it failed; no secrets).
+    EnrolFinished { ok: bool, message: String },
 }
 
 /// A point in time as the app's timer gives it.
@@ -223,6 +231,12 @@ pub enum Action {
     Done,
     /// Switch language.
     Language(Language),
+    /// The hidden technician gesture was made (the UI detects it; the core asks for the PIN).
+    TechnicianGesture,
+    /// Technician: send a dead letter again (by idempotency key).
+    RetryDeadLetter(String),
+    /// Technician: enrol this kiosk from the next enrolment QR the camera sees.
+    EnrolFromQr,
 }
 
 /// Consent purposes, one box each.

@@ -336,6 +336,9 @@ impl Kiosk {
     fn step(&mut self, event: Event, out: &mut Vec<Command>) {
         match event {
             Event::Tick { now } => self.tick(now, out),
+            // The technician screens come with the technician mode (issue 5); until then the
+            // snapshot and the enrolment outcome have nowhere to go.
+            Event::Diagnostics(_) | Event::EnrolFinished { .. } => {}
             Event::Language(l) => self.language = l,
             Event::Catalog(c) => self.catalog = Some(*c),
             Event::Device { device, health } => self.device(device, health, out),

@@ -21,6 +21,10 @@ pub enum Screen {
     Submitting,
     Ticket,
     Error,
+    /// The technician PIN pad (reached by the hidden gesture).
+    TechnicianPin,
+    /// The technician's diagnostics and actions.
+    Technician,
 }
 
 /// One screen's content.
@@ -48,6 +52,8 @@ pub struct View {
     pub consents: Vec<ConsentView>,
     pub insurance: Option<MessageKey>,
     pub ticket: Option<TicketView>,
+    /// The technician screens' content (no personal data).
+    pub technician: Option<TechnicianView>,
 }
 
 impl View {
@@ -76,6 +82,7 @@ impl View {
             consents: vec![],
             insurance: None,
             ticket: None,
+            technician: None,
         }
     }
 
@@ -178,4 +185,58 @@ pub struct TicketView {
     pub counter_or_room: String,
     pub estimated_wait_minutes: Option<u32>,
     pub provisional: bool,
+}
+
+/// The technician screens. Nothing here is personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct TechnicianView {
+    /// PIN screen: seconds until a PIN may be tried again after repeated failures.
+    pub locked_seconds: Option<u32>,
+    /// PIN screen: failed attempts since the last success or lockout.
+    pub failed_attempts: u32,
+    /// Diagnostics screen: the newest snapshot the app gave.
+    pub diagnostics: Option<Diagnostics>,
+    /// Diagnostics screen: waiting for an enrolment QR in front of the camera.
+    pub awaiting_enrolment_qr: bool,
+    /// Outcome of the last technician action (enrolment, retry), display-ready.
+    pub status: Option<String>,
+}
+
+/// A snapshot of the kiosk's health the app gathers for the technician screen. Display-ready
+/// text (the app formats it); no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Diagnostics {
+    /// Program version.
+    pub version: String,
+    /// e.g. `3 h 12 min`.
+    pub uptime: String,
+    /// Reader name and state; detail: the last ATR in hex.
+    pub reader: DiagnosticLine,
+    /// Camera device and frame rate; detail: decode rate over the last frames.
+    pub camera: DiagnosticLine,
+    /// Printer state.
+    pub printer: DiagnosticLine,
+    /// Gateway reachability and latency; detail: the last error.
+    pub gateway: DiagnosticLine,
+    /// Outbox depth and oldest item; detail: the last delivery error.
+    pub outbox: DiagnosticLine,
+    /// Registrations the gateway refused for good, newest first.
+    pub dead_letters: Vec<DeadLetterView>,
+}
+
+/// One line of the diagnostics: healthy or not, a summary and a detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct DiagnosticLine {
+    pub ok: bool,
+    pub summary: String,
+    pub detail: String,
+}
+
+/// A dead letter as the technician sees it (the key is a random id, not personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadLetterView {
+    pub key: String,
+    pub reason: String,
+    /// e.g. `2 h ago`.
+    pub age: String,
 }

@@ -271,7 +271,7 @@ async fn submit_registration(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let registration: Registration = read_json(&state, &headers, body).await?;
+    let mut registration: Registration = read_json(&state, &headers, body).await?;
     registration.validate().map_err(invalid)?;
     if registration.kiosk_id.as_str() != kiosk.kiosk_id {
         return Err(Problem::new(
@@ -289,8 +289,11 @@ async fn submit_registration(
         ));
     };
     // Same key and body: canonical re-serialisation, so formatting differences do not matter.
+    // The provisional number is left out of the comparison: a kiosk that went offline after
+    // enqueueing sends it with a later retry of the same registration (see
+    // `attach_provisional`).
     let canonical = Zeroizing::new(serde_json::to_vec(&registration).map_err(Problem::internal)?);
-    let body_sha256: [u8; 32] = Sha256::digest(&canonical[..]).into();
+    let (body_sha256, full_sha256) = body_hashes(&mut registration, &canonical)?;
     let key = registration.idempotency_key.to_string();
 
     let Some(_guard) = state.in_flight.claim(&key) else {
@@ -315,7 +318,7 @@ async fn submit_registration(
     let provisional = registration
         .provisional_ticket
         .as_ref()
-        .map(|p| format!("{}-P{:03}", p.queue, p.number));
+        .map(crate::store::provisional_display);
     let minutes = state.config.site.minutes_per_ticket;
     let ticket_key = registration.idempotency_key;
     let ticket_queue = queue.clone();
@@ -361,7 +364,19 @@ async fn submit_registration(
             body_sha256: stored,
             ticket,
         } => {
-            if stored.as_slice() == body_sha256 {
+            // Rows stored before the provisional number was left out of the hash hold the hash
+            // of the whole body: a plain retry of those still matches `full_sha256`.
+            if stored.as_slice() == body_sha256 || stored.as_slice() == full_sha256 {
+                let ticket = match (&registration.provisional_ticket, &ticket.provisional_ticket) {
+                    (Some(p), None) => {
+                        let store = Arc::clone(&state.store);
+                        let (key, p) = (key.clone(), p.clone());
+                        blocking(move || store.attach_provisional(&key, &p))
+                            .await?
+                            .unwrap_or(ticket)
+                    }
+                    _ => ticket,
+                };
                 Ok((StatusCode::OK, axum::Json(ticket)).into_response())
             } else {
                 Err(Problem::new(
@@ -372,6 +387,22 @@ async fn submit_registration(
             }
         }
     }
+}
+
+/// The SHA-256 of the canonical body without its provisional number (what idempotency compares)
+/// and of the whole canonical body `canonical` (what rows stored before that rule hold).
+fn body_hashes(
+    registration: &mut Registration,
+    canonical: &[u8],
+) -> Result<([u8; 32], [u8; 32]), Problem> {
+    let full: [u8; 32] = Sha256::digest(canonical).into();
+    let Some(provisional) = registration.provisional_ticket.take() else {
+        return Ok((full, full));
+    };
+    let without = serde_json::to_vec(&*registration).map(Zeroizing::new);
+    registration.provisional_ticket = Some(provisional);
+    let without = without.map_err(Problem::internal)?;
+    Ok((Sha256::digest(&without[..]).into(), full))
 }
 
 /// Sends a clinic visit to the configured FHIR server in the background; the Encounter's

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kiosk_api::v1::Ticket;
+use kiosk_api::v1::{ProvisionalTicket, Ticket};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::{Date, OffsetDateTime};
 
@@ -89,6 +89,14 @@ pub trait Store: Send + Sync {
         new: NewRegistration<'_>,
         make_ticket: &dyn Fn(u32) -> Ticket,
     ) -> Result<SubmitOutcome>;
+    /// Records the provisional number a kiosk sent with a retry of the stored registration `key`
+    /// and returns the ticket as now stored (`None`: no such key). A number already stored is
+    /// never replaced, and the gateway's own number never changes.
+    fn attach_provisional(
+        &self,
+        key: &str,
+        provisional: &ProvisionalTicket,
+    ) -> Result<Option<Ticket>>;
     /// The stored ticket for a key.
     fn ticket(&self, key: &str) -> Result<Option<Ticket>>;
     /// Registrations received at or after `since`, oldest first.
@@ -273,6 +281,11 @@ fn migrate(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// How operators see a kiosk's provisional number (`registrations list`): queue, `P`, number.
+pub fn provisional_display(p: &ProvisionalTicket) -> String {
+    format!("{}-P{:03}", p.queue, p.number)
+}
+
 fn unix(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
@@ -386,6 +399,39 @@ impl Store for SqliteStore {
         )?;
         tx.commit()?;
         Ok(SubmitOutcome::Created(ticket))
+    }
+
+    fn attach_provisional(
+        &self,
+        key: &str,
+        provisional: &ProvisionalTicket,
+    ) -> Result<Option<Ticket>> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored: Option<(String, Option<String>)> = tx
+            .query_row(
+                "SELECT ticket, provisional FROM registrations WHERE idempotency_key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((ticket_json, column)) = stored else {
+            return Ok(None);
+        };
+        let mut ticket = ticket_from_json(&ticket_json)?;
+        if column.is_some() || ticket.provisional_ticket.is_some() {
+            return Ok(Some(ticket));
+        }
+        ticket.provisional_ticket = Some(provisional.clone());
+        let ticket_json =
+            serde_json::to_string(&ticket).map_err(|e| Error::Store(e.to_string()))?;
+        tx.execute(
+            "UPDATE registrations SET ticket = ?2, provisional = ?3
+             WHERE idempotency_key = ?1 AND provisional IS NULL",
+            params![key, ticket_json, provisional_display(provisional)],
+        )?;
+        tx.commit()?;
+        Ok(Some(ticket))
     }
 
     fn ticket(&self, key: &str) -> Result<Option<Ticket>> {
@@ -652,6 +698,50 @@ mod tests {
             2,
             "no gap after a repeat"
         );
+    }
+
+    #[test]
+    fn a_provisional_number_is_attached_once_and_never_changes_the_ticket() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let day = date!(2026 - 11 - 26);
+        let key = IdempotencyKey::new();
+        let first = match submit_key(&store, key, "A", day, [7; 32]) {
+            SubmitOutcome::Created(t) => t,
+            SubmitOutcome::Existing { .. } => panic!("expected a new registration"),
+        };
+        let p = |number| ProvisionalTicket {
+            queue: "A".into(),
+            number,
+            issued_at: datetime!(2026-11-26 00:59 UTC),
+        };
+        let attached = store
+            .attach_provisional(&key.to_string(), &p(4))
+            .unwrap()
+            .unwrap();
+        assert_eq!(attached.provisional_ticket, Some(p(4)));
+        assert_eq!(
+            (attached.number, &attached.display, attached.issued_at),
+            (first.number, &first.display, first.issued_at),
+            "the gateway's own number is unchanged"
+        );
+        // A second, different number never overwrites the first.
+        let again = store
+            .attach_provisional(&key.to_string(), &p(9))
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.provisional_ticket, Some(p(4)));
+        assert_eq!(store.ticket(&key.to_string()).unwrap(), Some(attached));
+        let rows = store.registrations(None).unwrap();
+        assert_eq!(rows[0].provisional.as_deref(), Some("A-P004"));
+        assert_eq!(
+            store
+                .attach_provisional(&IdempotencyKey::new().to_string(), &p(1))
+                .unwrap(),
+            None,
+            "unknown key"
+        );
+        assert_eq!(store.registration_count().unwrap(), 1);
     }
 
     #[test]

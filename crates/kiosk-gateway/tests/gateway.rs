@@ -73,6 +73,63 @@ async fn same_key_with_a_different_body_is_a_permanent_422() {
 }
 
 #[tokio::test]
+async fn a_provisional_number_sent_with_a_retry_is_kept_and_replayed() {
+    let gw = TestGateway::start(SiteKind::Clinic).await;
+    let (client, kiosk_id, _) = gw.kiosk();
+    let reg = sample::clinic_registration(&kiosk_id, "NOI");
+    // The kiosk enqueued the registration before it knew it was offline: the first body that
+    // arrives has no provisional number (say its answer was lost on the way back).
+    let first = client.submit_registration(&reg).await.unwrap();
+    assert_eq!(first.provisional_ticket, None);
+
+    let provisional = kiosk_api::v1::ProvisionalTicket {
+        queue: "NOI".into(),
+        number: 3,
+        issued_at: time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap(),
+    };
+    let mut with = reg.clone();
+    with.provisional_ticket = Some(provisional.clone());
+    let answered = client.submit_registration(&with).await.unwrap();
+    assert_eq!(answered.provisional_ticket.as_ref(), Some(&provisional));
+    let mut expected = first.clone();
+    expected.provisional_ticket = Some(provisional.clone());
+    assert_eq!(answered, expected, "only the provisional number was added");
+
+    // Plain retries and retries with the number get the same stored answer, never 422.
+    assert_eq!(client.submit_registration(&reg).await.unwrap(), expected);
+    assert_eq!(client.submit_registration(&with).await.unwrap(), expected);
+    // Another number under the same key never replaces the first.
+    let mut other = reg.clone();
+    other.provisional_ticket = Some(kiosk_api::v1::ProvisionalTicket {
+        number: 8,
+        ..provisional.clone()
+    });
+    assert_eq!(client.submit_registration(&other).await.unwrap(), expected);
+
+    assert_eq!(
+        client.registration(reg.idempotency_key).await.unwrap(),
+        expected
+    );
+    let lines = ops::list_registrations(gw.path(), None, false).unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].provisional.as_deref(), Some("NOI-P003"));
+    assert_eq!(gw.count(), 1);
+
+    // The rule is only about the provisional number: any other change is still a conflict.
+    let mut changed = with.clone();
+    changed.consent.insurance_check = !changed.consent.insurance_check;
+    assert!(
+        matches!(
+            client.submit_registration(&changed).await,
+            Err(Error::Permanent { status: 422, .. })
+        ),
+        "a changed body with a provisional number is still 422"
+    );
+}
+
+#[tokio::test]
 async fn concurrent_duplicates_give_one_ticket_or_409() {
     let gw = TestGateway::start(SiteKind::Clinic).await;
     let (client, kiosk_id, _) = gw.kiosk();

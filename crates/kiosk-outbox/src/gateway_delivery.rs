@@ -1,8 +1,14 @@
 //! Delivery through the kiosk-api mTLS client: the stored bytes are sent verbatim (so every retry
-//! carries exactly the same body under the same idempotency key) and the client's classification
-//! maps one-to-one onto the worker's.
+//! carries the same body under the same idempotency key) and the client's classification maps
+//! one-to-one onto the worker's. The one addition: a provisional number assigned to the record
+//! after it was enqueued goes into the body's `provisional_ticket` (the gateway leaves that field
+//! out of its idempotency comparison and keeps the number alongside its own).
 
 use kiosk_api::GatewayClient;
+use kiosk_api::v1::Registration;
+use zeroize::Zeroizing;
+
+use crate::record::MAX_BODY;
 
 use crate::outbox::Pending;
 use crate::worker::{Accepted, Deliver, DeliveryError};
@@ -61,11 +67,51 @@ pub fn health(status: &crate::outbox::Status) -> kiosk_api::v1::OutboxHealth {
     }
 }
 
+/// The body to send for `record`: the stored one, with the record's provisional number put into
+/// `provisional_ticket` when it has one and the body does not. A body that is not a v1
+/// registration object is a permanent failure (resending cannot help); the reason names the
+/// position, never the content.
+pub fn body_for_delivery(record: &Pending) -> Result<Zeroizing<Vec<u8>>, DeliveryError> {
+    let body = record.body();
+    let Some(provisional) = record.provisional_ticket() else {
+        return Ok(Zeroizing::new(body.as_bytes().to_vec()));
+    };
+    if body.len() > MAX_BODY {
+        return Err(DeliveryError::Permanent {
+            reason: format!(
+                "stored registration of {} bytes exceeds {MAX_BODY}",
+                body.len()
+            ),
+        });
+    }
+    let mut registration: Registration =
+        serde_json::from_str(body).map_err(|e| DeliveryError::Permanent {
+            reason: format!(
+                "stored registration is not a v1 registration object ({:?} error at line {} column {}); \
+                 cannot add its provisional number",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+        })?;
+    if registration.provisional_ticket.is_some() {
+        // Built in from the first attempt (`Outbox::next_provisional`): never changed.
+        return Ok(Zeroizing::new(body.as_bytes().to_vec()));
+    }
+    registration.provisional_ticket = Some(provisional.to_api(registration.queue_code()));
+    serde_json::to_vec(&registration)
+        .map(Zeroizing::new)
+        .map_err(|e| DeliveryError::Permanent {
+            reason: format!("registration with its provisional number cannot be encoded: {e}"),
+        })
+}
+
 impl Deliver for GatewayDelivery {
     async fn deliver(&self, record: &Pending) -> Result<Accepted, DeliveryError> {
+        let body = body_for_delivery(record)?;
         let ticket = self
             .client
-            .submit_registration_json(record.body().as_bytes().to_vec())
+            .submit_registration_json(body.to_vec())
             .await
             .map_err(classify)?;
         if ticket.idempotency_key.as_uuid() != record.key() {
@@ -87,7 +133,103 @@ impl Deliver for GatewayDelivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Outbox;
+    use crate::sealing::SealingKey;
+    use crate::store::MemoryStore;
+    use kiosk_api::v1::KioskId;
+    use proptest::prelude::*;
     use std::time::Duration;
+
+    const DAY: time::Date = time::macros::date!(2026 - 11 - 27);
+
+    fn outbox_with(body: &str, provisional: bool) -> Outbox {
+        let o = Outbox::with_store(Box::new(MemoryStore::default()), SealingKey::random());
+        let key = uuid::Uuid::now_v7();
+        o.enqueue(key, body).unwrap();
+        if provisional {
+            o.assign_provisional(key, DAY).unwrap();
+        }
+        o
+    }
+
+    fn sample_body() -> (Registration, String) {
+        let kiosk = KioskId::new("site1-k0001".to_owned()).unwrap();
+        let r = kiosk_api::sample::clinic_registration(&kiosk, "NOI");
+        let body = serde_json::to_string(&r).unwrap();
+        (r, body)
+    }
+
+    #[test]
+    fn a_record_without_a_provisional_number_is_sent_verbatim() {
+        let (_, body) = sample_body();
+        let o = outbox_with(&body, false);
+        let head = o.head().unwrap().unwrap();
+        assert_eq!(&body_for_delivery(&head).unwrap()[..], body.as_bytes());
+    }
+
+    #[test]
+    fn the_provisional_number_goes_into_the_body() {
+        let (reg, body) = sample_body();
+        let o = outbox_with(&body, true);
+        let head = o.head().unwrap().unwrap();
+        let sent: Registration =
+            serde_json::from_slice(&body_for_delivery(&head).unwrap()).unwrap();
+        let p = sent.provisional_ticket.clone().unwrap();
+        assert_eq!((p.queue.as_str(), p.number), ("NOI", 1));
+        let issued_ms = head.provisional_ticket().unwrap().issued_ms;
+        assert_eq!(
+            p.issued_at.unix_timestamp_nanos() / 1_000_000,
+            i128::from(issued_ms)
+        );
+        // Nothing else changed.
+        let mut without = sent;
+        without.provisional_ticket = None;
+        assert_eq!(without, reg);
+    }
+
+    #[test]
+    fn a_number_already_in_the_body_is_kept() {
+        let (mut reg, _) = sample_body();
+        reg.provisional_ticket = Some(kiosk_api::v1::ProvisionalTicket {
+            queue: "NOI".into(),
+            number: 77,
+            issued_at: time::OffsetDateTime::UNIX_EPOCH,
+        });
+        let body = serde_json::to_string(&reg).unwrap();
+        let o = outbox_with(&body, true);
+        let head = o.head().unwrap().unwrap();
+        assert_eq!(&body_for_delivery(&head).unwrap()[..], body.as_bytes());
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_registration_is_a_permanent_failure_without_its_content() {
+        for body in [
+            "[1, 2]",
+            "not json 001099012345",
+            "{\"idempotency_key\": \"NGUYEN VAN A\"}",
+        ] {
+            let o = outbox_with(body, true);
+            let head = o.head().unwrap().unwrap();
+            match body_for_delivery(&head) {
+                Err(DeliveryError::Permanent { reason }) => {
+                    assert!(reason.contains("not a v1 registration"), "{reason}");
+                    assert!(!reason.contains("NGUYEN"), "{reason}");
+                    assert!(!reason.contains("001099012345"), "{reason}");
+                }
+                other => panic!("expected a permanent failure, got {other:?}"),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_bodies_with_a_provisional_number_never_panic(body in ".{0,300}") {
+            let o = outbox_with(&body, true);
+            let head = o.head().unwrap().unwrap();
+            let _ = body_for_delivery(&head);
+        }
+    }
 
     #[test]
     fn health_reports_depth_age_dead_and_last_error() {

@@ -24,7 +24,7 @@ pub mod worker;
 
 pub use error::OutboxError;
 pub use outbox::{
-    CheckReport, Outbox, OutboxPaths, Pending, ProvisionalTicket, RecordSummary, Status,
+    CheckReport, Outbox, OutboxPaths, Pending, ProvisionalTicket, RecordSummary, Settled, Status,
 };
 pub use record::{LastError, MAX_BODY, Receipt};
 pub use worker::{Accepted, Backoff, Deliver, DeliveryError, DrainMode, DrainReport, WorkerConfig};

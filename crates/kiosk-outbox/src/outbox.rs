@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{OutboxError, Result};
@@ -43,10 +43,30 @@ pub fn now_ms() -> i64 {
 /// A provisional ticket number from the kiosk's own durable sequence, shown when the gateway
 /// cannot be reached in time. Displayed with a `P-` prefix so it is never mistaken for a number
 /// the gateway assigned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvisionalTicket {
+    /// The kiosk's day the sequence belongs to.
     pub date: time::Date,
     pub number: u32,
+    /// Unix time in milliseconds when the number was taken.
+    pub issued_ms: i64,
+}
+
+#[cfg(feature = "gateway")]
+impl ProvisionalTicket {
+    /// The number as the API carries it (`Registration::provisional_ticket`,
+    /// `DeliveryResult::Offline`), for the registration's `queue`.
+    pub fn to_api(&self, queue: &str) -> kiosk_api::v1::ProvisionalTicket {
+        let issued_at =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.issued_ms) * 1_000_000)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        kiosk_api::v1::ProvisionalTicket {
+            queue: queue.to_owned(),
+            number: self.number,
+            issued_at,
+        }
+    }
 }
 
 impl std::fmt::Display for ProvisionalTicket {
@@ -78,6 +98,10 @@ impl Pending {
     pub fn provisional(&self) -> Option<&str> {
         self.record.provisional.as_deref()
     }
+    /// The provisional number with its day and time, when one was assigned to this record.
+    pub fn provisional_ticket(&self) -> Option<ProvisionalTicket> {
+        self.record.provisional_ticket
+    }
     /// Attempts made so far.
     pub fn attempts(&self) -> u32 {
         self.record.attempts
@@ -86,6 +110,15 @@ impl Pending {
     pub fn not_before_ms(&self) -> i64 {
         self.record.not_before_ms
     }
+}
+
+/// What [`Outbox::settle_delivered`] did.
+#[derive(Debug)]
+pub enum Settled {
+    /// The record is delivered; this receipt is all that is left of it.
+    Delivered(Receipt),
+    /// The record got a provisional number meanwhile: send this copy again.
+    SendAgain(Pending),
 }
 
 /// What technicians see about one record: no personal data.
@@ -249,6 +282,7 @@ impl Outbox {
                 not_before_ms: 0,
                 last_error: None,
                 provisional: None,
+                provisional_ticket: None,
                 dead_reason: None,
                 body: (*body).to_owned(),
             };
@@ -275,6 +309,7 @@ impl Outbox {
         let ticket = ProvisionalTicket {
             date,
             number: last.saturating_add(1),
+            issued_ms: now_ms(),
         };
         let counter = self.seal(&counter_key, "provisional counter", &ticket.number)?;
         Ok((ticket, Op::Put(counter_key, counter)))
@@ -292,7 +327,10 @@ impl Outbox {
     }
 
     /// Takes the next provisional number for `date` and attaches it to the pending record `key`
-    /// (kept in its receipt; the body is not changed), in one durable step.
+    /// in one durable step. The stored body is not changed: delivery puts the number into the
+    /// body's `provisional_ticket` when it sends it (`gateway_delivery`), and it is kept in the
+    /// receipt. A record that already has a number keeps it: asking again returns the same one,
+    /// so the citizen's slip and the gateway never disagree.
     pub fn assign_provisional(&self, key: Uuid, date: time::Date) -> Result<ProvisionalTicket> {
         let _g = self.guard()?;
         let id = self.index_lookup(key)?.ok_or(OutboxError::NotFound {
@@ -303,8 +341,12 @@ impl Outbox {
             place: "pending",
             key,
         })?;
+        if let Some(existing) = record.provisional_ticket {
+            return Ok(existing);
+        }
         let (ticket, counter) = self.provisional_step(date)?;
         record.provisional = Some(ticket.to_string());
+        record.provisional_ticket = Some(ticket);
         let skey = store_key(PENDING, &id);
         let sealed = self.seal(&skey, "record", &record)?;
         self.store.commit(vec![Op::Put(skey, sealed), counter])?;
@@ -329,6 +371,28 @@ impl Outbox {
     /// delivery when draining a long queue.
     pub fn mark_delivered(&self, p: &Pending, ticket: &str) -> Result<Receipt> {
         let _g = self.guard()?;
+        self.write_receipt(p, ticket)
+    }
+
+    /// Like [`mark_delivered`](Self::mark_delivered), unless a provisional number was assigned
+    /// to the record while `p` (sent without one) was on its way: then the record stays pending
+    /// and the fresh copy comes back to be sent once more, so the gateway keeps the number the
+    /// citizen was given (it answers the repeat with the same ticket).
+    pub fn settle_delivered(&self, p: &Pending, ticket: &str) -> Result<Settled> {
+        let _g = self.guard()?;
+        if p.record.provisional_ticket.is_none()
+            && let Some(stored) = self.load(PENDING, &p.id)?
+            && stored.provisional_ticket.is_some()
+        {
+            return Ok(Settled::SendAgain(Pending {
+                id: p.id,
+                record: stored,
+            }));
+        }
+        self.write_receipt(p, ticket).map(Settled::Delivered)
+    }
+
+    fn write_receipt(&self, p: &Pending, ticket: &str) -> Result<Receipt> {
         let receipt = Receipt {
             key: p.record.key,
             ticket: ticket.chars().take(64).collect(),
@@ -688,10 +752,46 @@ mod tests {
         assert_eq!(o.assign_provisional(keys[2], next).unwrap().number, 1);
         // The standalone sequence is the same one.
         assert_eq!(o.next_provisional(day).unwrap().number, 3);
+        // Asking again for the same record gives its number, not a new one.
+        let again = o.assign_provisional(keys[1], day).unwrap();
+        assert_eq!(again, t2);
+        assert_eq!(o.next_provisional(day).unwrap().number, 4);
         let head = o.head().unwrap().unwrap();
         assert_eq!(head.provisional(), Some("P-0001"));
+        let meta = head.provisional_ticket().unwrap();
+        assert_eq!((meta.date, meta.number), (day, 1));
         let r = o.mark_delivered(&head, "B-7").unwrap();
         assert_eq!(r.provisional.as_deref(), Some("P-0001"));
+    }
+
+    #[test]
+    fn a_number_assigned_during_delivery_sends_the_record_again() {
+        let o = mem();
+        let day = time::macros::date!(2026 - 11 - 27);
+        let k = Uuid::now_v7();
+        o.enqueue(k, "{}").unwrap();
+        let sent = o.head().unwrap().unwrap();
+        // The kiosk gives up waiting and assigns a number while `sent` is on its way.
+        o.assign_provisional(k, day).unwrap();
+        let fresh = match o.settle_delivered(&sent, "A-001").unwrap() {
+            Settled::SendAgain(fresh) => fresh,
+            Settled::Delivered(r) => panic!("delivered without its number: {r:?}"),
+        };
+        assert_eq!(fresh.provisional(), Some("P-0001"));
+        assert_eq!(o.status().unwrap().pending, 1, "still pending");
+        match o.settle_delivered(&fresh, "A-001").unwrap() {
+            Settled::Delivered(r) => assert_eq!(r.provisional.as_deref(), Some("P-0001")),
+            Settled::SendAgain(_) => panic!("sent twice with the number"),
+        }
+        assert_eq!(o.status().unwrap().pending, 0);
+        // Without a number assigned meanwhile, settling is plain delivery.
+        let k2 = Uuid::now_v7();
+        o.enqueue(k2, "{}").unwrap();
+        let head = o.head().unwrap().unwrap();
+        assert!(matches!(
+            o.settle_delivered(&head, "A-002").unwrap(),
+            Settled::Delivered(_)
+        ));
     }
 
     #[test]

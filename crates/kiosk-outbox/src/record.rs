@@ -63,6 +63,10 @@ pub(crate) struct Record {
     pub last_error: Option<String>,
     /// The provisional ticket shown to the citizen when the gateway was unreachable.
     pub provisional: Option<String>,
+    /// The same number with its day and time, which delivery puts into the body's
+    /// `provisional_ticket` (absent in records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisional_ticket: Option<crate::outbox::ProvisionalTicket>,
     /// Why the record is in the dead-letter list.
     pub dead_reason: Option<String>,
     pub body: String,
@@ -187,6 +191,7 @@ mod tests {
             not_before_ms: 0,
             last_error: None,
             provisional: None,
+            provisional_ticket: None,
             dead_reason: None,
             body: "NGUYEN VAN A 001099012345".into(),
         };
@@ -207,6 +212,8 @@ mod tests {
                               err in proptest::option::of(".{0,50}")) {
             let r = Record { key: Uuid::from_u128(attempts as u128), created_ms: 5, attempts,
                 not_before_ms: nb, last_error: err, provisional: Some("P-0001".into()),
+                provisional_ticket: Some(crate::outbox::ProvisionalTicket {
+                    date: time::macros::date!(2026 - 11 - 27), number: 1, issued_ms: nb }),
                 dead_reason: None, body };
             let bytes = encode("record", &r).unwrap();
             prop_assert_eq!(decode::<Record>("record", &bytes).unwrap(), r);

@@ -18,7 +18,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::outbox::{Outbox, Pending, now_ms};
+use crate::outbox::{Outbox, Pending, Settled, now_ms};
 
 /// What the gateway said to one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,22 +150,50 @@ pub async fn attempt<D: Deliver>(
     cfg: &WorkerConfig,
     p: &Pending,
 ) -> Result<AttemptOutcome> {
-    let result = match tokio::time::timeout(cfg.attempt_timeout, deliver.deliver(p)).await {
+    match send(deliver, cfg, p).await {
+        Ok(acc) => match outbox.settle_delivered(p, &acc.ticket)? {
+            Settled::Delivered(_) => Ok(AttemptOutcome::Delivered { ticket: acc.ticket }),
+            // A provisional number was assigned while `p` was on its way: one repeat carries it
+            // to the gateway, which answers with the same ticket.
+            Settled::SendAgain(again) => match send(deliver, cfg, &again).await {
+                Ok(acc) => {
+                    outbox.mark_delivered(&again, &acc.ticket)?;
+                    Ok(AttemptOutcome::Delivered { ticket: acc.ticket })
+                }
+                Err(e) => failed(outbox, cfg, &again, e),
+            },
+        },
+        Err(e) => failed(outbox, cfg, p, e),
+    }
+}
+
+/// One delivery bounded by the per-attempt backstop.
+async fn send<D: Deliver>(
+    deliver: &D,
+    cfg: &WorkerConfig,
+    p: &Pending,
+) -> Result<Accepted, DeliveryError> {
+    match tokio::time::timeout(cfg.attempt_timeout, deliver.deliver(p)).await {
         Ok(r) => r,
         Err(_) => Err(DeliveryError::Retryable {
             reason: format!("no answer within {:?}", cfg.attempt_timeout),
             retry_after: None,
         }),
-    };
-    match result {
-        Ok(acc) => {
-            outbox.mark_delivered(p, &acc.ticket)?;
-            Ok(AttemptOutcome::Delivered { ticket: acc.ticket })
-        }
-        Err(DeliveryError::Retryable {
+    }
+}
+
+/// Writes the outcome of a failed delivery of `p`.
+fn failed(
+    outbox: &Outbox,
+    cfg: &WorkerConfig,
+    p: &Pending,
+    error: DeliveryError,
+) -> Result<AttemptOutcome> {
+    match error {
+        DeliveryError::Retryable {
             reason,
             retry_after,
-        }) => {
+        } => {
             let attempts = p.attempts().saturating_add(1);
             let after = cfg.backoff.delay(attempts, retry_after, &mut rand::rng());
             let not_before =
@@ -174,7 +202,7 @@ pub async fn attempt<D: Deliver>(
             tracing::info!(key = %p.key(), attempts, ?after, "delivery will be retried: {reason}");
             Ok(AttemptOutcome::Retry { after, reason })
         }
-        Err(DeliveryError::Refused { reason }) => {
+        DeliveryError::Refused { reason } => {
             // Stays pending, backed off like any failure, but the drain ends: a technician must
             // re-enrol the kiosk or fix the gateway's certificate.
             let attempts = p.attempts().saturating_add(1);
@@ -185,7 +213,7 @@ pub async fn attempt<D: Deliver>(
             tracing::error!(key = %p.key(), "gateway and kiosk refused each other: {reason}");
             Ok(AttemptOutcome::Refused { reason })
         }
-        Err(DeliveryError::Permanent { reason }) => {
+        DeliveryError::Permanent { reason } => {
             outbox.mark_dead(p, &reason)?;
             tracing::warn!(key = %p.key(), "delivery refused, moved to dead letters: {reason}");
             Ok(AttemptOutcome::Dead { reason })

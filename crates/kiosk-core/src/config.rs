@@ -15,6 +15,9 @@
 //! | `devices.reader` | `auto` (first PC/SC reader with a card slot) |
 //! | `devices.camera` | `/dev/video0` |
 //! | `devices.printer` | none (no printing) |
+//! | `technician.max_attempts` | 5 (wrong PINs before the lockout) |
+//! | `technician.lockout_seconds` | 300 (no PIN accepted for this long after that) |
+//! | `technician.idle_seconds` | 120 (technician screens without a touch before attract) |
 //!
 //! `mode`, `site_name`, `kiosk_id`, `trust_store`, `gateway_url` and `technician_pin_hash` have no
 //! default.
@@ -59,6 +62,8 @@ pub struct Config {
     pub gateway_url: String,
     /// PHC-format hash of the technician PIN (`$argon2id$…`); never the PIN.
     pub technician_pin_hash: String,
+    #[serde(default)]
+    pub technician: Technician,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,6 +77,7 @@ impl std::fmt::Debug for Config {
             .field("devices", &self.devices)
             .field("trust_store", &self.trust_store)
             .field("gateway_url", &self.gateway_url)
+            .field("technician", &self.technician)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +103,28 @@ impl Default for Timeouts {
             ticket_seconds: 20,
             error_seconds: 30,
             submit_seconds: 30,
+        }
+    }
+}
+
+/// The technician mode's limits (`[technician]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Technician {
+    /// Wrong PINs in a row before the lockout.
+    pub max_attempts: u32,
+    /// How long no PIN is accepted after `max_attempts` wrong ones.
+    pub lockout_seconds: u32,
+    /// Technician screens without a touch before the kiosk returns to attract.
+    pub idle_seconds: u32,
+}
+
+impl Default for Technician {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            lockout_seconds: 300,
+            idle_seconds: 120,
         }
     }
 }
@@ -194,6 +222,21 @@ impl Config {
                 return Err(bad(key, &format!("must be between {min} and {max}")));
             }
         }
+        let tech = &self.technician;
+        for (key, value, min, max) in [
+            ("technician.max_attempts", tech.max_attempts, 1, 20),
+            (
+                "technician.lockout_seconds",
+                tech.lockout_seconds,
+                10,
+                86_400,
+            ),
+            ("technician.idle_seconds", tech.idle_seconds, 15, 3600),
+        ] {
+            if !(min..=max).contains(&value) {
+                return Err(bad(key, &format!("must be between {min} and {max}")));
+            }
+        }
         if t.warning_seconds >= t.inactivity_seconds {
             return Err(bad(
                 "timeouts.warning_seconds",
@@ -283,6 +326,43 @@ technician_pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$abc$def"
         assert_eq!(c.timeouts.session_limit_seconds, 600);
         assert_eq!(c.devices.reader, "auto");
         assert_eq!(c.devices.printer, None);
+        assert_eq!(
+            (
+                c.technician.max_attempts,
+                c.technician.lockout_seconds,
+                c.technician.idle_seconds
+            ),
+            (5, 300, 120)
+        );
+    }
+
+    #[test]
+    fn the_technician_section_is_read_and_checked() {
+        let text = format!(
+            "{}\n[technician]\nmax_attempts = 3\nlockout_seconds = 60\nidle_seconds = 45\n",
+            minimal()
+        );
+        let c = Config::parse(&text, "k.toml").unwrap();
+        assert_eq!(
+            c.technician,
+            Technician {
+                max_attempts: 3,
+                lockout_seconds: 60,
+                idle_seconds: 45
+            }
+        );
+        for (line, key) in [
+            ("max_attempts = 0", "technician.max_attempts"),
+            ("lockout_seconds = 5", "technician.lockout_seconds"),
+            ("idle_seconds = 100000", "technician.idle_seconds"),
+        ] {
+            let text = format!("{}\n[technician]\n{line}\n", minimal());
+            let e = Config::parse(&text, "k.toml").unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains("k.toml"), "{key}: {e}");
+        }
+        let text = format!("{}\n[technician]\nattempts = 3\n", minimal());
+        let e = Config::parse(&text, "k.toml").unwrap_err().to_string();
+        assert!(e.contains("attempts") && e.contains("k.toml"), "{e}");
     }
 
     #[test]

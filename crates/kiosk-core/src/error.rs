@@ -23,6 +23,9 @@ pub enum Error {
     /// A value from the card or QR does not fit the registration (never carries the value).
     #[error("identity: {what}")]
     Identity { what: &'static str },
+    /// A technician PIN breaks the rules, or could not be hashed (never carries the PIN).
+    #[error("technician PIN {reason}")]
+    Pin { reason: &'static str },
     /// The registration failed the contract's validation.
     #[error("registration: {0}")]
     Registration(#[from] kiosk_api::Error),

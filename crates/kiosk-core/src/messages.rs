@@ -95,4 +95,19 @@ messages! {
     NoticeQrNotUnderstood => "Không nhận ra mã QR này", "This QR code is not recognised";
     NoticeKeypadInvalid => "Nhập đúng 6 số cuối (hoặc đủ 12 số) của số căn cước", "Type the last 6 (or all 12) digits of your ID number";
     NoticeNotAvailable => "Mục này hiện không có", "This choice is not available";
+    TechnicianPinTitle => "Nhập mã PIN kỹ thuật viên", "Enter the technician PIN";
+    TechnicianPinHint => "Chỉ dành cho kỹ thuật viên. Bấm Hủy để quay lại", "Technicians only. Press Cancel to go back";
+    TechnicianPinWrong => "Mã PIN không đúng", "Wrong PIN";
+    TechnicianPinFormat => "Mã PIN gồm 4 đến 12 chữ số", "The PIN has 4 to 12 digits";
+    TechnicianLocked => "Nhập sai quá nhiều lần. Vui lòng chờ rồi thử lại", "Too many wrong PINs. Please wait and try again";
+    TechnicianTitle => "Chế độ kỹ thuật viên", "Technician mode";
+    TechnicianHint => "Tình trạng đầu đọc, camera, máy in, kết nối và hàng đợi gửi", "Reader, camera, printer, connection and outbox status";
+    TechnicianLoading => "Đang thu thập thông tin chẩn đoán…", "Gathering diagnostics…";
+    TechnicianRetryRequested => "Đã đưa đăng ký trở lại hàng đợi gửi", "The registration is back in the delivery queue";
+    TechnicianUnknownDeadLetter => "Không tìm thấy đăng ký này trong danh sách lỗi", "This registration is not in the dead-letter list";
+    TechnicianShowEnrolmentQr => "Đưa mã QR đăng ký thiết bị vào camera", "Show the enrolment QR to the camera";
+    TechnicianNotEnrolmentQr => "Đây không phải mã QR đăng ký thiết bị", "This is not an enrolment QR";
+    TechnicianEnrolling => "Đang đăng ký thiết bị với hệ thống…", "Enrolling this kiosk with the gateway…";
+    TechnicianEnrolOk => "Đã đăng ký thiết bị", "Kiosk enrolled";
+    TechnicianEnrolFailed => "Đăng ký thiết bị không thành công", "Enrolment failed";
 }

@@ -9,6 +9,8 @@
 //!    │  done / timeout    Ticket ◀─delivered/offline── Submitting ◀─submit── Details ◀─select── Choose
 //!    └──────────────────  Error (each with its own text and way forward)
 //! cancel, the inactivity timeout and the session limit lead from every state to Attract.
+//!
+//! Attract ─gesture─▶ TechnicianPin ─right PIN─▶ Technician ─done/cancel/idle─▶ Attract
 //! ```
 
 use kiosk_api::v1::{
@@ -45,13 +47,23 @@ pub const MAX_ANSWER_CHARS: usize = kiosk_api::v1::MAX_TEXT_CHARS;
 pub enum State {
     Attract,
     Identify,
-    Reading { step: ReadStep },
+    Reading {
+        step: ReadStep,
+    },
     IdentityShown,
     Choose,
     Details,
     Submitting,
-    Ticket { ticket: TicketView },
-    Error { kind: ErrorKind },
+    Ticket {
+        ticket: TicketView,
+    },
+    Error {
+        kind: ErrorKind,
+    },
+    /// The technician PIN pad (from attract only, by the hidden gesture).
+    TechnicianPin,
+    /// The technician's diagnostics and actions (after the right PIN).
+    Technician,
 }
 
 /// The error screens, each with its text and its way forward.
@@ -124,6 +136,7 @@ pub struct Settings {
     pub kiosk_id: KioskId,
     pub language: Language,
     pub timeouts: Timeouts,
+    pub technician: TechnicianSettings,
 }
 
 impl Settings {
@@ -135,7 +148,27 @@ impl Settings {
             kiosk_id: KioskId::new(config.kiosk_id.clone()).map_err(Error::from)?,
             language: config.language,
             timeouts: config.timeouts,
+            technician: TechnicianSettings {
+                pin_hash: config.technician_pin_hash.clone(),
+                limits: config.technician,
+            },
         })
+    }
+}
+
+/// The technician mode's PIN hash and limits. `Debug` leaves the hash out.
+#[derive(Clone)]
+pub struct TechnicianSettings {
+    /// PHC string of the PIN (`Config::technician_pin_hash`).
+    pub pin_hash: String,
+    pub limits: crate::config::Technician,
+}
+
+impl std::fmt::Debug for TechnicianSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TechnicianSettings")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -239,6 +272,10 @@ pub struct Kiosk {
     state: State,
     state_since_ms: u64,
     session: Option<Session>,
+    /// The technician mode's screen data (never personal data); only in the technician states.
+    tech: Option<technician::TechMode>,
+    /// Wrong PINs and the lockout: kept across returns to attract.
+    pin_guard: technician::PinGuard,
     shown: Option<View>,
 }
 
@@ -271,6 +308,8 @@ impl Kiosk {
             state: State::Attract,
             state_since_ms: 0,
             session: None,
+            tech: None,
+            pin_guard: technician::PinGuard::default(),
             shown: None,
         }
     }
@@ -319,7 +358,13 @@ impl Kiosk {
             State::Details => has_identity && s.is_some_and(|s| s.choice.is_some()),
             State::Submitting => s.is_some_and(|s| s.submission.is_some()),
             State::Ticket { .. } => s.is_some(),
+            // Technician mode never holds a citizen's data.
+            State::TechnicianPin | State::Technician => s.is_none() && self.tech.is_some(),
         };
+        let technician = matches!(self.state, State::TechnicianPin | State::Technician);
+        if !technician && self.tech.is_some() {
+            return Err(format!("state {:?} with technician data", self.state));
+        }
         if ok {
             Ok(())
         } else {
@@ -336,9 +381,8 @@ impl Kiosk {
     fn step(&mut self, event: Event, out: &mut Vec<Command>) {
         match event {
             Event::Tick { now } => self.tick(now, out),
-            // The technician screens come with the technician mode (issue 5); until then the
-            // snapshot and the enrolment outcome have nowhere to go.
-            Event::Diagnostics(_) | Event::EnrolFinished { .. } => {}
+            Event::Diagnostics(d) => self.diagnostics(*d),
+            Event::EnrolFinished { ok, message } => self.enrol_finished(ok, &message, out),
             Event::Language(l) => self.language = l,
             Event::Catalog(c) => self.catalog = Some(*c),
             Event::Device { device, health } => self.device(device, health, out),
@@ -381,7 +425,9 @@ impl Kiosk {
                     self.read_failed(failure);
                 }
             }
+            Event::Qr(payload) if self.in_technician_mode() => self.technician_qr(payload, out),
             Event::Qr(payload) => self.qr(payload, out),
+            Event::QrUnreadable if self.in_technician_mode() => self.technician_qr_unreadable(),
             Event::QrUnreadable => {
                 if self.state == State::Identify {
                     self.activity();
@@ -440,6 +486,9 @@ impl Kiosk {
     }
 
     fn activity(&mut self) {
+        if let Some(t) = &mut self.tech {
+            t.last_touch_ms = self.now_ms;
+        }
         if let Some(s) = &mut self.session {
             s.last_activity_ms = self.now_ms;
         }
@@ -457,6 +506,8 @@ impl Kiosk {
             out.push(Command::CancelCardRead);
         }
         self.session = None;
+        // The technician's PIN digits and screen data go too (the PIN wipes itself).
+        self.tech = None;
         self.language = self.settings.language;
         self.go(State::Attract);
         out.push(Command::ClearPersonalData);
@@ -517,6 +568,7 @@ impl Kiosk {
         {
             self.end_session(out);
         }
+        self.technician_tick(out);
     }
 
     fn device(&mut self, device: Device, health: DeviceHealth, out: &mut Vec<Command>) {
@@ -675,8 +727,12 @@ impl Kiosk {
                         self.keypad(action, out);
                     }
                 }
+                // Only here: on attract no citizen's data is held.
+                Action::TechnicianGesture => self.enter_technician_pin(),
                 _ => {}
             },
+            State::TechnicianPin => self.pin_action(action, out),
+            State::Technician => self.technician_action(action, out),
             State::Identify => match action {
                 Action::KeypadDigit(_) | Action::KeypadBackspace | Action::KeypadOk => {
                     self.keypad(action, out)
@@ -1166,6 +1222,8 @@ impl Kiosk {
                 v.actions = vec![Action::Done];
                 v
             }
+            State::TechnicianPin => self.render_pin(lang, site),
+            State::Technician => self.render_technician(lang, site),
             State::Error { kind } => {
                 let mut v = View::new(Screen::Error, lang, site, kind.title());
                 let forward = match kind {
@@ -1239,6 +1297,8 @@ fn identity_view(i: &Identity) -> IdentityView {
         badge_reason,
     }
 }
+
+mod technician;
 
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,16 @@ const QR: &str =
     "001089012345|012345678|Nguyễn Văn Thử|14031989|Nam|Số 1 Phố Mẫu, Phường Thử, Hà Nội|01072021";
 const PHOTO: &[u8] = b"\xff\xd8\xff\xe0PHOTO-BYTES-OF-A-FACE";
 
+/// The technician PIN of the test machines.
+pub(crate) const PIN: &str = "2468";
+
+/// Its hash, made once with the cheapest Argon2 costs (verification reads them from the string).
+fn pin_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::pin::hash_with(PIN, crate::pin::cheap_params()).unwrap())
+        .clone()
+}
+
 fn settings(mode: Mode) -> Settings {
     Settings {
         mode,
@@ -29,6 +39,10 @@ fn settings(mode: Mode) -> Settings {
         kiosk_id: KioskId::new("kiosk-01").unwrap(),
         language: Language::Vi,
         timeouts: Timeouts::default(),
+        technician: crate::state::TechnicianSettings {
+            pin_hash: pin_hash(),
+            limits: crate::config::Technician::default(),
+        },
     }
 }
 
@@ -1263,6 +1277,9 @@ mod random {
             Just(Action::Retry),
             Just(Action::Done),
             Just(Action::Language(Language::En)),
+            Just(Action::TechnicianGesture),
+            prop_oneof![Just("k-1"), Just("k-2")].prop_map(|k| Action::RetryDeadLetter(k.into())),
+            Just(Action::EnrolFromQr),
         ]
     }
 
@@ -1283,6 +1300,11 @@ mod random {
         Offline,
         Insurance,
         Device(Device, DeviceHealth),
+        /// The technician PIN typed and confirmed (several events).
+        RightPin,
+        Diagnostics,
+        EnrolQr,
+        EnrolFinished(bool),
     }
 
     impl Ev {
@@ -1324,6 +1346,29 @@ mod random {
                     valid_to: None,
                 }),
                 Ev::Device(device, health) => Event::Device { device, health },
+                // Expanded by the test loop; as one event it is the last key of the PIN.
+                Ev::RightPin => Event::Touch(Action::KeypadOk),
+                Ev::Diagnostics => Event::Diagnostics(Box::new(crate::view::Diagnostics {
+                    dead_letters: vec![crate::view::DeadLetterView {
+                        key: "k-1".into(),
+                        reason: "422".into(),
+                        age: "1 min".into(),
+                    }],
+                    ..Default::default()
+                })),
+                Ev::EnrolQr => Event::Qr(
+                    kiosk_qr::payload::classify(
+                        "kiosk-enrol:v1?gw=https%3A%2F%2Fgw.example&tok=AbCdEfGhIjKlMnOpQrSt\
+                         &ca=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\
+                         &site=s1&kind=clinic"
+                            .as_bytes(),
+                    )
+                    .unwrap(),
+                ),
+                Ev::EnrolFinished(ok) => Event::EnrolFinished {
+                    ok,
+                    message: "done".into(),
+                },
             }
         }
     }
@@ -1360,6 +1405,10 @@ mod random {
             1 => Just(Ev::Offline),
             1 => Just(Ev::Insurance),
             1 => (device, health).prop_map(|(d, h)| Ev::Device(d, h)),
+            1 => Just(Ev::RightPin),
+            1 => Just(Ev::Diagnostics),
+            1 => Just(Ev::EnrolQr),
+            1 => any::<bool>().prop_map(Ev::EnrolFinished),
         ]
     }
 
@@ -1380,15 +1429,37 @@ mod random {
                         now += ms;
                         Ev::Tick(now)
                     }
+                    Ev::RightPin => {
+                        for _ in 0..crate::pin::MAX_DIGITS {
+                            rig.k.handle(Event::Touch(Action::KeypadBackspace));
+                        }
+                        for d in PIN.bytes() {
+                            rig.k.handle(Event::Touch(Action::KeypadDigit(d - b'0')));
+                        }
+                        Ev::RightPin
+                    }
                     other => other,
                 }
                 .into_event(rig_key(&rig.k));
+                let technician_before = rig.k.in_technician_mode();
                 let out = rig.k.handle(e);
                 prop_assert!(rig.k.check_invariants().is_ok(), "{:?}", rig.k.check_invariants());
                 for c in &out {
                     if let Command::Submit(r) = c {
                         prop_assert!(r.validate().is_ok());
                     }
+                    // Technician mode never starts a citizen's read or submission.
+                    if technician_before {
+                        prop_assert!(
+                            !matches!(c, Command::StartCardRead { .. } | Command::Submit(_)),
+                            "{:?}",
+                            c
+                        );
+                    }
+                }
+                if rig.k.in_technician_mode() {
+                    prop_assert!(!rig.k.has_session());
+                    prop_assert!(rig.k.view().identity.is_none());
                 }
             }
             // Cancel always leads home, with nothing left.
@@ -1611,5 +1682,525 @@ fn a_hundred_sessions_leave_nothing_behind() {
         rig.send(Event::CardRemoved);
         assert_no_personal_data(&rig.k);
         assert_eq!(rig.view(), home, "session {n}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Technician mode
+
+mod technician {
+    use super::*;
+    use crate::view::{DeadLetterView, DiagnosticLine, Diagnostics, TechnicianView};
+
+    const ENROL_QR: &str = "kiosk-enrol:v1?gw=https%3A%2F%2Fgw.example%3A8443\
+        &tok=AbCdEfGhIjKlMnOpQrStUv&ca=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\
+        &site=bv-hn01&kind=clinic";
+
+    fn enrolment_qr() -> Payload {
+        kiosk_qr::payload::classify(ENROL_QR.as_bytes()).unwrap()
+    }
+
+    fn refreshes(out: &[Command]) -> usize {
+        out.iter()
+            .filter(|c| matches!(c, Command::RefreshDiagnostics))
+            .count()
+    }
+
+    fn tech_view(rig: &Rig) -> TechnicianView {
+        rig.view().technician.clone().expect("a technician view")
+    }
+
+    fn type_pin(rig: &mut Rig, pin: &str) -> Vec<Command> {
+        for d in pin.bytes() {
+            rig.touch(Action::KeypadDigit(d - b'0'));
+        }
+        rig.touch(Action::KeypadOk)
+    }
+
+    /// Attract → gesture → right PIN → technician screen.
+    fn open(rig: &mut Rig) -> Vec<Command> {
+        rig.touch(Action::TechnicianGesture);
+        assert_eq!(rig.k.state(), &State::TechnicianPin);
+        let out = type_pin(rig, PIN);
+        assert_eq!(rig.k.state(), &State::Technician);
+        out
+    }
+
+    fn diagnostics(dead: &[&str]) -> Box<Diagnostics> {
+        Box::new(Diagnostics {
+            version: "0.1.0".into(),
+            uptime: "3 min".into(),
+            reader: DiagnosticLine {
+                ok: true,
+                summary: "ACS ACR1252 — card present".into(),
+                detail: "3B 88 80 01".into(),
+            },
+            outbox: DiagnosticLine {
+                ok: false,
+                summary: "2 pending, oldest 5 min".into(),
+                detail: "HTTP 503".into(),
+            },
+            dead_letters: dead
+                .iter()
+                .map(|k| DeadLetterView {
+                    key: (*k).into(),
+                    reason: "422 unknown_queue".into(),
+                    age: "2 h ago".into(),
+                })
+                .collect(),
+            ..Diagnostics::default()
+        })
+    }
+
+    #[test]
+    fn the_gesture_on_attract_asks_for_the_pin() {
+        let mut rig = Rig::new(Mode::Clinic);
+        let out = rig.touch(Action::TechnicianGesture);
+        assert_eq!(rig.k.state(), &State::TechnicianPin);
+        assert!(
+            !rig.k.has_session(),
+            "no citizen session in technician mode"
+        );
+        let v = shown(&out).expect("the PIN screen is shown");
+        assert_eq!(v.screen, Screen::TechnicianPin);
+        assert_eq!(v.title, MessageKey::TechnicianPinTitle);
+        assert_eq!(v.notice, Some(MessageKey::TechnicianPinHint));
+        assert_eq!(v.keypad.as_deref(), Some(""));
+        assert_eq!(v.actions, vec![Action::KeypadOk, Action::Cancel]);
+        let t = v.technician.clone().unwrap();
+        assert_eq!((t.locked_seconds, t.failed_attempts), (None, 0));
+        assert_eq!(
+            v.title_text(),
+            "Nhập mã PIN kỹ thuật viên",
+            "Vietnamese by default"
+        );
+    }
+
+    #[test]
+    fn the_gesture_is_ignored_while_a_citizen_session_holds_data() {
+        let mut rig = Rig::new(Mode::Clinic);
+        rig.touch(Action::Start);
+        assert_eq!(rig.k.state(), &State::Identify);
+        rig.touch(Action::TechnicianGesture);
+        assert_eq!(rig.k.state(), &State::Identify);
+        rig.touch(Action::Cancel);
+        rig.reach_identity(true);
+        rig.touch(Action::TechnicianGesture);
+        assert_eq!(rig.k.state(), &State::IdentityShown);
+        assert!(rig.k.tech.is_none());
+        let mut rig = Rig::new(Mode::Clinic);
+        rig.reach_submitting();
+        rig.touch(Action::TechnicianGesture);
+        assert_eq!(rig.k.state(), &State::Submitting);
+        assert!(rig.k.tech.is_none());
+    }
+
+    #[test]
+    fn pin_digits_show_as_bullets_and_the_right_pin_opens_the_technician_screen() {
+        let mut rig = Rig::new(Mode::OneStop);
+        rig.touch(Action::TechnicianGesture);
+        rig.touch(Action::KeypadDigit(2));
+        rig.touch(Action::KeypadDigit(4));
+        rig.touch(Action::KeypadDigit(7));
+        assert_eq!(rig.view().keypad.as_deref(), Some("•••"));
+        rig.touch(Action::KeypadBackspace);
+        assert_eq!(rig.view().keypad.as_deref(), Some("••"));
+        // Digits above 9 are not digits.
+        rig.touch(Action::KeypadDigit(11));
+        assert_eq!(rig.view().keypad.as_deref(), Some("••"));
+        rig.touch(Action::KeypadDigit(6));
+        rig.touch(Action::KeypadDigit(8));
+        let out = rig.touch(Action::KeypadOk);
+        assert_eq!(rig.k.state(), &State::Technician);
+        assert_eq!(refreshes(&out), 1, "diagnostics asked for on entry");
+        let v = shown(&out).unwrap();
+        assert_eq!(v.screen, Screen::Technician);
+        assert_eq!(v.title, MessageKey::TechnicianTitle);
+        assert_eq!(v.notice, Some(MessageKey::TechnicianLoading));
+        assert_eq!(v.actions, vec![Action::EnrolFromQr, Action::Done]);
+        assert_eq!(v.keypad, None);
+        // The digits are gone from memory once checked.
+        assert_eq!(rig.k.tech.as_ref().map(|t| t.pin.len()), Some(0));
+        assert!(!rig.k.has_session());
+    }
+
+    #[test]
+    fn the_pin_keypad_takes_at_most_twelve_digits() {
+        let mut rig = Rig::new(Mode::OneStop);
+        rig.touch(Action::TechnicianGesture);
+        for _ in 0..15 {
+            rig.touch(Action::KeypadDigit(1));
+        }
+        assert_eq!(rig.view().keypad.as_deref(), Some("••••••••••••"));
+    }
+
+    #[test]
+    fn a_wrong_pin_is_counted_and_a_short_one_is_not() {
+        let mut rig = Rig::new(Mode::OneStop);
+        rig.touch(Action::TechnicianGesture);
+        let out = type_pin(&mut rig, "1357");
+        assert_eq!(rig.k.state(), &State::TechnicianPin);
+        assert_eq!(refreshes(&out), 0);
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianPinWrong));
+        assert_eq!(tech_view(&rig).failed_attempts, 1);
+        assert_eq!(
+            rig.view().keypad.as_deref(),
+            Some(""),
+            "cleared after a try"
+        );
+        type_pin(&mut rig, "246");
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianPinFormat));
+        assert_eq!(
+            tech_view(&rig).failed_attempts,
+            1,
+            "cannot be the PIN: not counted"
+        );
+        // Typing again clears the notice; the right PIN resets the count.
+        rig.touch(Action::KeypadDigit(2));
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianPinHint));
+        rig.touch(Action::KeypadBackspace);
+        type_pin(&mut rig, "1357");
+        assert_eq!(tech_view(&rig).failed_attempts, 2);
+        type_pin(&mut rig, PIN);
+        assert_eq!(rig.k.state(), &State::Technician);
+        // The count starts afresh after the right PIN.
+        rig.touch(Action::Done);
+        rig.touch(Action::TechnicianGesture);
+        assert_eq!(tech_view(&rig).failed_attempts, 0);
+    }
+
+    #[test]
+    fn five_wrong_pins_lock_the_pad_until_the_lockout_ends_even_across_attract() {
+        let mut rig = Rig::new(Mode::Clinic);
+        rig.touch(Action::TechnicianGesture);
+        for n in 1..=4 {
+            type_pin(&mut rig, "0000");
+            assert_eq!(tech_view(&rig).failed_attempts, n);
+            assert_eq!(tech_view(&rig).locked_seconds, None);
+        }
+        type_pin(&mut rig, "0000");
+        let t = tech_view(&rig);
+        assert_eq!(t.locked_seconds, Some(300));
+        assert_eq!(t.failed_attempts, 0, "counted afresh after the lockout");
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianLocked));
+        // The right PIN is refused while locked, and digits are not taken.
+        let out = type_pin(&mut rig, PIN);
+        assert_eq!(rig.k.state(), &State::TechnicianPin);
+        assert_eq!(refreshes(&out), 0);
+        assert_eq!(rig.view().keypad.as_deref(), Some(""));
+        // The countdown follows the monotonic clock.
+        rig.advance(100);
+        assert_eq!(tech_view(&rig).locked_seconds, Some(200));
+        rig.advance_ms(500);
+        assert_eq!(tech_view(&rig).locked_seconds, Some(200), "rounded up");
+        // Back to attract and in again: still locked.
+        rig.touch(Action::Cancel);
+        assert_eq!(rig.k.state(), &State::Attract);
+        rig.advance(50);
+        rig.touch(Action::TechnicianGesture);
+        assert_eq!(tech_view(&rig).locked_seconds, Some(150));
+        type_pin(&mut rig, PIN);
+        assert_eq!(rig.k.state(), &State::TechnicianPin);
+        // A clock that goes back does not stretch or shorten it.
+        rig.send(Event::Tick {
+            now: Now {
+                monotonic_ms: 5,
+                wall: rig.wall,
+            },
+        });
+        assert_eq!(tech_view(&rig).locked_seconds, Some(150));
+        // It ends: the right PIN works again.
+        rig.advance(100);
+        rig.touch(Action::Cancel);
+        rig.advance(50);
+        rig.touch(Action::TechnicianGesture);
+        assert_eq!(tech_view(&rig).locked_seconds, None);
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianPinHint));
+        type_pin(&mut rig, PIN);
+        assert_eq!(rig.k.state(), &State::Technician);
+    }
+
+    #[test]
+    fn attempts_after_a_lockout_start_again_from_the_configured_limit() {
+        let mut s = settings(Mode::Clinic);
+        s.technician.limits.max_attempts = 2;
+        s.technician.limits.lockout_seconds = 10;
+        let mut rig = Rig::new(Mode::Clinic);
+        rig.k = Kiosk::new(s);
+        rig.advance(0);
+        rig.touch(Action::TechnicianGesture);
+        type_pin(&mut rig, "1111");
+        type_pin(&mut rig, "1111");
+        assert_eq!(tech_view(&rig).locked_seconds, Some(10));
+        rig.advance(5);
+        // Idle for less than the idle timeout: still on the pad, 5 s left.
+        assert_eq!(tech_view(&rig).locked_seconds, Some(5));
+        rig.advance(5);
+        assert_eq!(tech_view(&rig).locked_seconds, None);
+        type_pin(&mut rig, "1111");
+        assert_eq!(
+            tech_view(&rig).locked_seconds,
+            None,
+            "one wrong PIN, not two"
+        );
+        type_pin(&mut rig, "1111");
+        assert_eq!(tech_view(&rig).locked_seconds, Some(10));
+    }
+
+    #[test]
+    fn an_unusable_pin_hash_opens_nothing() {
+        let mut s = settings(Mode::Clinic);
+        s.technician.pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$ZGVtbw$ZGVtbw".into();
+        let mut rig = Rig::new(Mode::Clinic);
+        rig.k = Kiosk::new(s);
+        rig.advance(0);
+        rig.touch(Action::TechnicianGesture);
+        type_pin(&mut rig, PIN);
+        assert_eq!(rig.k.state(), &State::TechnicianPin);
+        assert_eq!(tech_view(&rig).failed_attempts, 1);
+    }
+
+    #[test]
+    fn diagnostics_are_refreshed_every_two_seconds_and_shown() {
+        let mut rig = Rig::new(Mode::Clinic);
+        open(&mut rig);
+        assert_eq!(refreshes(&rig.advance_ms(1_900)), 0);
+        assert_eq!(refreshes(&rig.advance_ms(100)), 1);
+        assert_eq!(refreshes(&rig.advance_ms(1_000)), 0);
+        assert_eq!(refreshes(&rig.advance_ms(1_000)), 1);
+        let out = rig.send(Event::Diagnostics(diagnostics(&["k-1", "k-2"])));
+        let v = shown(&out).expect("the snapshot is shown");
+        assert_eq!(v.notice, Some(MessageKey::TechnicianHint));
+        let t = v.technician.clone().unwrap();
+        let d = t.diagnostics.unwrap();
+        assert_eq!(d.reader.detail, "3B 88 80 01");
+        assert_eq!(d.dead_letters.len(), 2);
+        assert_eq!(
+            v.actions,
+            vec![
+                Action::EnrolFromQr,
+                Action::Done,
+                Action::RetryDeadLetter("k-1".into()),
+                Action::RetryDeadLetter("k-2".into())
+            ]
+        );
+        assert_eq!(v.title_text(), "Chế độ kỹ thuật viên");
+        rig.touch(Action::Language(Language::En));
+        assert_eq!(rig.view().title_text(), "Technician mode");
+    }
+
+    #[test]
+    fn diagnostics_outside_the_technician_screen_are_dropped() {
+        let mut rig = Rig::new(Mode::Clinic);
+        rig.send(Event::Diagnostics(diagnostics(&["k-1"])));
+        rig.touch(Action::TechnicianGesture);
+        rig.send(Event::Diagnostics(diagnostics(&["k-1"])));
+        type_pin(&mut rig, PIN);
+        assert_eq!(tech_view(&rig).diagnostics, None);
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianLoading));
+    }
+
+    #[test]
+    fn a_listed_dead_letter_is_retried_with_a_status_line() {
+        let mut rig = Rig::new(Mode::OneStop);
+        open(&mut rig);
+        // Nothing listed yet: nothing is retried.
+        let out = rig.touch(Action::RetryDeadLetter("k-9".into()));
+        assert!(!out.iter().any(|c| matches!(c, Command::RetryDeadLetter(_))));
+        assert_eq!(
+            rig.view().notice,
+            Some(MessageKey::TechnicianUnknownDeadLetter)
+        );
+        rig.send(Event::Diagnostics(diagnostics(&["k-1"])));
+        let out = rig.touch(Action::RetryDeadLetter("k-1".into()));
+        let retried: Vec<&String> = out
+            .iter()
+            .filter_map(|c| match c {
+                Command::RetryDeadLetter(k) => Some(k),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(retried, vec!["k-1"]);
+        assert_eq!(refreshes(&out), 1, "the list is refreshed at once");
+        let v = shown(&out).unwrap();
+        assert_eq!(v.notice, Some(MessageKey::TechnicianRetryRequested));
+        assert_eq!(v.technician.clone().unwrap().status.as_deref(), Some("k-1"));
+    }
+
+    #[test]
+    fn enrolment_from_a_qr_ignores_citizen_codes_and_reports_the_outcome() {
+        let mut rig = Rig::new(Mode::Clinic);
+        open(&mut rig);
+        // Not asked for yet: an enrolment QR does nothing.
+        let out = rig.send(Event::Qr(enrolment_qr()));
+        assert!(!out.iter().any(|c| matches!(c, Command::Enrol(_))));
+        rig.touch(Action::EnrolFromQr);
+        let t = tech_view(&rig);
+        assert!(t.awaiting_enrolment_qr);
+        assert_eq!(
+            rig.view().notice,
+            Some(MessageKey::TechnicianShowEnrolmentQr)
+        );
+        // A citizen's card QR is not an enrolment and starts no session.
+        let out = rig.send(Event::Qr(qr()));
+        assert!(
+            out.iter()
+                .all(|c| !matches!(c, Command::Enrol(_) | Command::StartCardRead { .. }))
+        );
+        assert!(!rig.k.has_session());
+        assert_eq!(rig.k.state(), &State::Technician);
+        assert_eq!(
+            rig.view().notice,
+            Some(MessageKey::TechnicianNotEnrolmentQr)
+        );
+        assert!(tech_view(&rig).awaiting_enrolment_qr, "still waiting");
+        rig.send(Event::QrUnreadable);
+        assert_eq!(
+            rig.view().notice,
+            Some(MessageKey::TechnicianNotEnrolmentQr)
+        );
+        // The enrolment QR.
+        let out = rig.send(Event::Qr(enrolment_qr()));
+        let enrol = out
+            .iter()
+            .find_map(|c| match c {
+                Command::Enrol(e) => Some(e.clone()),
+                _ => None,
+            })
+            .expect("an enrol command");
+        assert_eq!(enrol.site(), "bv-hn01");
+        assert!(!tech_view(&rig).awaiting_enrolment_qr);
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianEnrolling));
+        // A second QR while enrolling is not a second enrolment.
+        let out = rig.send(Event::Qr(enrolment_qr()));
+        assert!(!out.iter().any(|c| matches!(c, Command::Enrol(_))));
+        let out = rig.send(Event::EnrolFinished {
+            ok: true,
+            message: "bv-hn01-k07\u{7}".into(),
+        });
+        assert_eq!(refreshes(&out), 1);
+        let v = shown(&out).unwrap();
+        assert_eq!(v.notice, Some(MessageKey::TechnicianEnrolOk));
+        assert_eq!(
+            v.technician.clone().unwrap().status.as_deref(),
+            Some("bv-hn01-k07"),
+            "control characters dropped"
+        );
+        // An outcome nobody waits for is ignored.
+        rig.send(Event::EnrolFinished {
+            ok: false,
+            message: "late".into(),
+        });
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianEnrolOk));
+    }
+
+    #[test]
+    fn a_failed_enrolment_says_so_with_the_reason() {
+        let mut rig = Rig::new(Mode::Clinic);
+        open(&mut rig);
+        rig.touch(Action::EnrolFromQr);
+        rig.send(Event::Qr(enrolment_qr()));
+        rig.send(Event::EnrolFinished {
+            ok: false,
+            message: "x".repeat(500),
+        });
+        assert_eq!(rig.view().notice, Some(MessageKey::TechnicianEnrolFailed));
+        let status = tech_view(&rig).status.unwrap();
+        assert_eq!(status.chars().count(), 200, "bounded");
+    }
+
+    #[test]
+    fn done_cancel_and_back_return_to_attract() {
+        for (pin_screen, action) in [
+            (true, Action::Cancel),
+            (true, Action::Back),
+            (false, Action::Done),
+            (false, Action::Cancel),
+            (false, Action::Back),
+        ] {
+            let mut rig = Rig::new(Mode::Clinic);
+            if pin_screen {
+                rig.touch(Action::TechnicianGesture);
+                rig.touch(Action::KeypadDigit(2));
+            } else {
+                open(&mut rig);
+            }
+            let out = rig.touch(action.clone());
+            assert_eq!(rig.k.state(), &State::Attract, "{action:?}");
+            assert!(rig.k.tech.is_none());
+            assert!(cleared(&out));
+            assert_eq!(shown(&out).unwrap().screen, Screen::Attract);
+        }
+    }
+
+    #[test]
+    fn idle_technician_screens_return_to_attract() {
+        let mut rig = Rig::new(Mode::Clinic);
+        open(&mut rig);
+        rig.advance(100);
+        // A touch restarts the idle time.
+        rig.touch(Action::Language(Language::En));
+        rig.advance(119);
+        assert_eq!(rig.k.state(), &State::Technician);
+        let out = rig.advance(1);
+        assert_eq!(rig.k.state(), &State::Attract);
+        assert!(cleared(&out));
+        assert_eq!(rig.view().language, Language::Vi, "language reset");
+        // The PIN pad too.
+        rig.touch(Action::TechnicianGesture);
+        rig.touch(Action::KeypadDigit(2));
+        rig.advance(120);
+        assert_eq!(rig.k.state(), &State::Attract);
+        assert!(rig.k.tech.is_none());
+    }
+
+    #[test]
+    fn citizen_events_are_ignored_in_technician_mode() {
+        for on_pin_screen in [true, false] {
+            let mut rig = Rig::new(Mode::Clinic);
+            if on_pin_screen {
+                rig.touch(Action::TechnicianGesture);
+            } else {
+                open(&mut rig);
+            }
+            let state = rig.k.state().clone();
+            let mut all = Vec::new();
+            all.extend(rig.send(Event::CardInserted));
+            all.extend(rig.send(Event::Qr(qr())));
+            all.extend(rig.touch(Action::Start));
+            all.extend(rig.touch(Action::Submit));
+            all.extend(rig.send(Event::ReadFinished(chip_identity(true))));
+            all.extend(rig.send(Event::Delivery(DeliveryResult::Offline {
+                key: IdempotencyKey::new(),
+                provisional: ProvisionalTicket {
+                    queue: "NOI".into(),
+                    number: 1,
+                    issued_at: rig.wall,
+                },
+            })));
+            all.extend(rig.send(Event::CardRemoved));
+            assert_eq!(rig.k.state(), &state);
+            assert!(!rig.k.has_session());
+            assert!(
+                all.iter()
+                    .all(|c| matches!(c, Command::Show(_) | Command::RefreshDiagnostics)),
+                "{all:?}"
+            );
+            let dump = personal_dump(&rig.k);
+            assert!(!dump.contains(NAME) && !dump.contains(ID), "{dump}");
+        }
+    }
+
+    #[test]
+    fn nothing_secret_in_debug_output() {
+        let mut rig = Rig::new(Mode::Clinic);
+        rig.touch(Action::TechnicianGesture);
+        rig.touch(Action::KeypadDigit(2));
+        rig.touch(Action::KeypadDigit(4));
+        let debug = format!("{:?} {:?} {:?}", rig.k, rig.k.settings, rig.view());
+        assert!(!debug.contains("argon2"), "{debug}");
+        assert!(!debug.contains("24"), "{debug}");
+        let json = serde_json::to_string(&rig.view()).unwrap();
+        assert!(!json.contains("24"), "{json}");
     }
 }

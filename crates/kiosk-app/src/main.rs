@@ -49,6 +49,9 @@ pub enum Command {
     Outbox(cmd::outbox::OutboxArgs),
     /// Provision this kiosk with its site gateway (token + CSR → client certificate).
     Enrol(cmd::enrol::EnrolArgs),
+    /// Technician tools: the PIN hash for the config.
+    #[command(subcommand)]
+    Technician(cmd::technician::TechnicianCommand),
 }
 
 fn main() -> std::process::ExitCode {

@@ -5,6 +5,7 @@ pub mod card_read;
 pub mod enrol;
 pub mod outbox;
 pub mod qr;
+pub mod technician;
 
 use crate::{Cli, Command};
 
@@ -14,5 +15,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Qr(args) => qr::run(args, &cli.global),
         Command::Outbox(args) => outbox::run(&cli.global, args),
         Command::Enrol(args) => enrol::run(&cli.global, args),
+        Command::Technician(c) => technician::run(&cli.global, c),
     }
 }

@@ -101,7 +101,7 @@ async fn provisional_number_reaches_the_gateway_once_and_retries_agree() {
         .clone()
         .expect("the gateway kept the provisional number");
     assert_eq!((p.queue.as_str(), p.number), ("NOI", 1));
-    assert_eq!(row.provisional.as_deref(), Some("NOI-P001"));
+    assert_eq!(row.provisional.as_deref(), Some("T-NOI-001"));
     assert_eq!(
         (row.ticket.queue.as_str(), row.ticket.number),
         ("NOI", 1),
@@ -126,7 +126,7 @@ async fn provisional_number_reaches_the_gateway_once_and_retries_agree() {
         .iter()
         .find(|l| l.key == offline_key.to_string())
         .expect("listed");
-    assert_eq!(line.provisional.as_deref(), Some("NOI-P001"));
+    assert_eq!(line.provisional.as_deref(), Some("T-NOI-001"));
 
     // Retries of the same registration, with and without the number: the same stored answer.
     let c = client(&rig.url(), &creds);
@@ -178,7 +178,7 @@ async fn number_given_after_the_gateway_stored_the_record_is_added_to_it() {
         rows[0].ticket.provisional_ticket.as_ref().map(|p| p.number),
         Some(1)
     );
-    assert_eq!(rows[0].provisional.as_deref(), Some("NOI-P001"));
+    assert_eq!(rows[0].provisional.as_deref(), Some("T-NOI-001"));
     let receipt = outbox.receipt(key).expect("receipt").expect("delivered");
     assert_eq!(receipt.ticket, first.ticket);
     rig.shutdown().await;

@@ -551,6 +551,14 @@ pub struct ProvisionalTicket {
     pub issued_at: OffsetDateTime,
 }
 
+impl ProvisionalTicket {
+    /// The number as the citizen's slip shows it and operators look it up: `T-NOI-003` (`T` for
+    /// tạm thời, provisional, so it is never mistaken for the gateway's `NOI-003`).
+    pub fn display(&self) -> String {
+        format!("T-{}-{:03}", self.queue, self.number)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ticket
 

@@ -1011,7 +1011,7 @@ impl Kiosk {
                 provisional: false,
             },
             DeliveryResult::Offline { provisional: p, .. } => TicketView {
-                display: format!("T-{}-{:03}", p.queue, p.number),
+                display: p.display(),
                 counter_or_room: self.place_of_choice(),
                 estimated_wait_minutes: None,
                 provisional: true,

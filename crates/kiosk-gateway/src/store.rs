@@ -281,9 +281,10 @@ fn migrate(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// How operators see a kiosk's provisional number (`registrations list`): queue, `P`, number.
+/// How operators see a kiosk's provisional number (`registrations list`): as the citizen's
+/// slip shows it (`T-NOI-003`).
 pub fn provisional_display(p: &ProvisionalTicket) -> String {
-    format!("{}-P{:03}", p.queue, p.number)
+    p.display()
 }
 
 fn unix(t: OffsetDateTime) -> i64 {
@@ -733,7 +734,7 @@ mod tests {
         assert_eq!(again.provisional_ticket, Some(p(4)));
         assert_eq!(store.ticket(&key.to_string()).unwrap(), Some(attached));
         let rows = store.registrations(None).unwrap();
-        assert_eq!(rows[0].provisional.as_deref(), Some("A-P004"));
+        assert_eq!(rows[0].provisional.as_deref(), Some("T-A-004"));
         assert_eq!(
             store
                 .attach_provisional(&IdempotencyKey::new().to_string(), &p(1))

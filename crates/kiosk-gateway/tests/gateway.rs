@@ -114,7 +114,7 @@ async fn a_provisional_number_sent_with_a_retry_is_kept_and_replayed() {
     );
     let lines = ops::list_registrations(gw.path(), None, false).unwrap();
     assert_eq!(lines.len(), 1);
-    assert_eq!(lines[0].provisional.as_deref(), Some("NOI-P003"));
+    assert_eq!(lines[0].provisional.as_deref(), Some("T-NOI-003"));
     assert_eq!(gw.count(), 1);
 
     // The rule is only about the provisional number: any other change is still a conflict.

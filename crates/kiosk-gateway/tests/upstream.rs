@@ -218,5 +218,5 @@ async fn provisional_numbers_are_kept_alongside() {
     );
     assert_eq!(ticket.provisional_ticket.as_ref().unwrap().number, 41);
     let lines = kiosk_gateway::ops::list_registrations(gw.path(), None, false).unwrap();
-    assert_eq!(lines[0].provisional.as_deref(), Some("NOI-P041"));
+    assert_eq!(lines[0].provisional.as_deref(), Some("T-NOI-041"));
 }

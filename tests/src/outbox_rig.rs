@@ -5,14 +5,16 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use kiosk_api::v1::{KioskId, SiteKind};
 use kiosk_api::{ClientSettings, GatewayClient, Timeouts};
 use kiosk_gateway::RunningGateway;
 use kiosk_gateway::ops::{self, KioskCredentials};
 use kiosk_outbox::Pending;
+use kiosk_outbox::WorkerConfig;
 use kiosk_outbox::gateway_delivery::GatewayDelivery;
-use kiosk_outbox::worker::{Accepted, Deliver, DeliveryError};
+use kiosk_outbox::worker::{Accepted, Backoff, Deliver, DeliveryError};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -116,14 +118,42 @@ pub fn delivery(
     creds: &KioskCredentials,
     timeouts: Timeouts,
 ) -> Result<GatewayDelivery, BoxError> {
-    let client = GatewayClient::new(&ClientSettings {
+    Ok(GatewayDelivery::new(client(url, creds, timeouts)?))
+}
+
+/// The kiosk's mTLS client for `url` with `creds`.
+pub fn client(
+    url: &str,
+    creds: &KioskCredentials,
+    timeouts: Timeouts,
+) -> Result<GatewayClient, BoxError> {
+    Ok(GatewayClient::new(&ClientSettings {
         base_url: url.to_owned(),
         ca_pem: creds.ca_pem.clone(),
         cert_pem: creds.cert_pem.clone(),
         key_pem: Zeroizing::new(creds.key_pem.clone()),
         timeouts,
-    })?;
-    Ok(GatewayDelivery::new(client))
+    })?)
+}
+
+/// Client timeouts short enough for tests on loopback.
+pub fn test_timeouts() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(2),
+        request: Duration::from_secs(2),
+    }
+}
+
+/// A worker that retries within milliseconds, so fault tests finish quickly.
+pub fn fast_worker() -> WorkerConfig {
+    WorkerConfig {
+        backoff: Backoff {
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(100),
+            max_retry_after: Duration::from_secs(5),
+        },
+        attempt_timeout: Duration::from_secs(10),
+    }
 }
 
 /// A gateway fake for tests that do not need HTTP: idempotent like the real one, and counts how

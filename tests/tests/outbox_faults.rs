@@ -5,33 +5,16 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use kiosk_api::Timeouts;
 use kiosk_gateway::ops::KioskCredentials;
 use kiosk_outbox::gateway_delivery::GatewayDelivery;
 use kiosk_outbox::outbox::now_ms;
-use kiosk_outbox::worker::{Backoff, Deliver, drain};
-use kiosk_outbox::{DrainMode, DrainReport, Outbox, WorkerConfig};
+use kiosk_outbox::worker::{Deliver, drain};
+use kiosk_outbox::{DrainMode, DrainReport, Outbox};
 use kiosk_tests::fault_proxy::{Fault, FaultProxy};
-use kiosk_tests::outbox_rig::{GatewayRig, delivery, registration_line};
+use kiosk_tests::outbox_rig::{
+    GatewayRig, delivery, fast_worker as fast, registration_line, test_timeouts as timeouts,
+};
 use uuid::Uuid;
-
-fn timeouts() -> Timeouts {
-    Timeouts {
-        connect: Duration::from_secs(2),
-        request: Duration::from_secs(2),
-    }
-}
-
-fn fast() -> WorkerConfig {
-    WorkerConfig {
-        backoff: Backoff {
-            base: Duration::from_millis(20),
-            cap: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(5),
-        },
-        attempt_timeout: Duration::from_secs(10),
-    }
-}
 
 const UNTIL_EMPTY: DrainMode = DrainMode::UntilEmpty {
     deadline: Duration::from_secs(60),

@@ -6,42 +6,12 @@
 use std::time::Duration;
 
 use kiosk_api::v1::Registration;
-use kiosk_api::{ClientSettings, GatewayClient, Timeouts};
-use kiosk_gateway::ops::KioskCredentials;
-use kiosk_outbox::worker::{Backoff, Deliver, drain};
-use kiosk_outbox::{DrainMode, Outbox, WorkerConfig};
-use kiosk_tests::outbox_rig::{GatewayRig, delivery, registration_line};
+use kiosk_outbox::worker::{Deliver, drain};
+use kiosk_outbox::{DrainMode, Outbox};
+use kiosk_tests::outbox_rig::{
+    GatewayRig, client, delivery, fast_worker as fast, registration_line, test_timeouts as timeouts,
+};
 use uuid::Uuid;
-use zeroize::Zeroizing;
-
-fn timeouts() -> Timeouts {
-    Timeouts {
-        connect: Duration::from_secs(2),
-        request: Duration::from_secs(5),
-    }
-}
-
-fn fast() -> WorkerConfig {
-    WorkerConfig {
-        backoff: Backoff {
-            base: Duration::from_millis(20),
-            cap: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(5),
-        },
-        attempt_timeout: Duration::from_secs(10),
-    }
-}
-
-fn client(url: &str, creds: &KioskCredentials) -> GatewayClient {
-    GatewayClient::new(&ClientSettings {
-        base_url: url.to_owned(),
-        ca_pem: creds.ca_pem.clone(),
-        cert_pem: creds.cert_pem.clone(),
-        key_pem: Zeroizing::new(creds.key_pem.clone()),
-        timeouts: timeouts(),
-    })
-    .expect("client")
-}
 
 /// A URL where nothing listens: the gateway is down.
 fn down() -> String {
@@ -129,7 +99,7 @@ async fn provisional_number_reaches_the_gateway_once_and_retries_agree() {
     assert_eq!(line.provisional.as_deref(), Some("T-NOI-001"));
 
     // Retries of the same registration, with and without the number: the same stored answer.
-    let c = client(&rig.url(), &creds);
+    let c = client(&rig.url(), &creds, timeouts()).expect("client");
     let plain: Registration = serde_json::from_str(&offline_line).expect("registration");
     assert_eq!(plain.provisional_ticket, None);
     let mut with = plain.clone();

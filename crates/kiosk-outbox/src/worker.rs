@@ -406,6 +406,43 @@ mod tests {
         );
     }
 
+    /// The kiosk gives up waiting and assigns a provisional number while the first delivery is
+    /// on its way; records the number each delivery carried.
+    struct AssignsMidFlight<'a> {
+        outbox: &'a Outbox,
+        carried: RefCell<Vec<Option<String>>>,
+    }
+
+    impl Deliver for AssignsMidFlight<'_> {
+        async fn deliver(&self, record: &Pending) -> Result<Accepted, DeliveryError> {
+            if self.carried.borrow().is_empty() {
+                let day = time::macros::date!(2026 - 11 - 27);
+                self.outbox.assign_provisional(record.key(), day).unwrap();
+            }
+            self.carried
+                .borrow_mut()
+                .push(record.provisional().map(str::to_owned));
+            Ok(Accepted {
+                ticket: "NOI-001".into(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_number_assigned_mid_delivery_is_sent_once_more() {
+        let (o, keys) = outbox_with(1);
+        let d = AssignsMidFlight {
+            outbox: &o,
+            carried: RefCell::new(Vec::new()),
+        };
+        let r = drain(&o, &d, &fast(), DrainMode::OnePass).await.unwrap();
+        assert_eq!((r.delivered, r.remaining), (1, 0), "{r:?}");
+        assert_eq!(*d.carried.borrow(), vec![None, Some("P-0001".to_owned())]);
+        let receipt = o.receipt(keys[0]).unwrap().unwrap();
+        assert_eq!(receipt.ticket, "NOI-001");
+        assert_eq!(receipt.provisional.as_deref(), Some("P-0001"));
+    }
+
     #[tokio::test]
     async fn one_pass_stops_at_the_first_retryable_failure_and_keeps_fifo() {
         let (o, keys) = outbox_with(3);

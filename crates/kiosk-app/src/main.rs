@@ -3,6 +3,7 @@
 
 mod cmd;
 mod output;
+mod runtime;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,10 @@ pub enum Command {
     Outbox(cmd::outbox::OutboxArgs),
     /// Provision this kiosk with its site gateway (token + CSR → client certificate).
     Enrol(cmd::enrol::EnrolArgs),
+    /// Run the kiosk (the appliance): devices, session, outbox, screen.
+    Run(cmd::run::RunArgs),
+    /// The kiosk on an in-process world: gateway, virtual card, sample QR codes.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> std::process::ExitCode {

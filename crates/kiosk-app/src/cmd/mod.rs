@@ -2,9 +2,11 @@
 
 pub mod card;
 pub mod card_read;
+pub mod demo;
 pub mod enrol;
 pub mod outbox;
 pub mod qr;
+pub mod run;
 
 use crate::{Cli, Command};
 
@@ -14,5 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Qr(args) => qr::run(args, &cli.global),
         Command::Outbox(args) => outbox::run(&cli.global, args),
         Command::Enrol(args) => enrol::run(&cli.global, args),
+        Command::Run(args) => run::run(&cli.global, args),
+        Command::Demo(args) => demo::run(&cli.global, args),
     }
 }

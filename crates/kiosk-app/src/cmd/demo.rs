@@ -63,7 +63,8 @@ pub fn run(_global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     );
     let control = demo.control.clone();
     let handle = demo.runtime.handle();
-    headless::read_lines(std::io::stdin().lock(), |input| match input {
+    // Ends with stdin (Ctrl-D) or a signal.
+    headless::serve(true, move |input| match input {
         Input::Touch(a) => {
             handle.touch(a);
         }
@@ -72,7 +73,7 @@ pub fn run(_global: &Global, args: DemoArgs) -> anyhow::Result<()> {
                 eprintln!("demo: {e:#}");
             }
         }
-    });
+    })?;
     demo.stop();
     Ok(())
 }

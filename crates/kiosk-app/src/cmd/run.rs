@@ -60,12 +60,14 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<()> {
     let display = JsonLinesDisplay::new(std::io::stdout());
     let runtime = Runtime::start(setup, Box::new(display))?;
     let handle = runtime.handle();
-    headless::read_lines(std::io::stdin().lock(), |input| match input {
+    // Under systemd stdin is /dev/null: only a signal stops the kiosk.
+    let ended = headless::serve(false, move |input| match input {
         Input::Touch(a) => {
             handle.touch(a);
         }
         Input::Demo(_) => eprintln!("input: demo commands work only in `kiosk demo`"),
-    });
+    })?;
+    eprintln!("kiosk: stopping ({ended:?})");
     runtime.stop();
     Ok(())
 }

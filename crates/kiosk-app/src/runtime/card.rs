@@ -112,7 +112,7 @@ impl CardThread {
                 }
                 // No reader at start is "absent" at once, not after the first touch.
                 match kiosk_card::transport::pcsc::list_readers() {
-                    Ok(r) if !r.is_empty() => {}
+                    Ok(r) if r.iter().any(|name| slot.wants(name)) => {}
                     _ => {
                         if slot.info().reader.is_none() {
                             slot.set_health(DeviceHealth::Absent);

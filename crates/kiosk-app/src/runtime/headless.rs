@@ -168,6 +168,47 @@ pub fn read_lines(mut input: impl BufRead, mut f: impl FnMut(Input)) {
     }
 }
 
+/// Why [`serve`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Standard input ended.
+    Eof,
+    /// SIGTERM, SIGINT or SIGHUP.
+    Signal(i32),
+}
+
+/// Hands every stdin line to `f` (on a thread of its own) until a termination signal, or until
+/// stdin ends when `stop_on_eof` (a service's stdin is `/dev/null`: `kiosk run` keeps going).
+pub fn serve(stop_on_eof: bool, f: impl FnMut(Input) + Send + 'static) -> anyhow::Result<Ended> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    let signal_handle = signals.handle();
+    let tx2 = tx.clone();
+    std::thread::Builder::new()
+        .name("kiosk-signals".into())
+        .spawn(move || {
+            for s in signals.forever() {
+                let _ = tx2.send(Ended::Signal(s));
+            }
+        })?;
+    std::thread::Builder::new()
+        .name("kiosk-stdin".into())
+        .spawn(move || {
+            read_lines(std::io::stdin().lock(), f);
+            let _ = tx.send(Ended::Eof);
+        })?;
+    let ended = loop {
+        match rx.recv() {
+            Ok(Ended::Eof) if !stop_on_eof => continue,
+            Ok(e) => break e,
+            Err(_) => break Ended::Eof,
+        }
+    };
+    signal_handle.close();
+    Ok(ended)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

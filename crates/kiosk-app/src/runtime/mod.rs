@@ -230,6 +230,7 @@ impl Runtime {
             watchdog: setup.watchdog.clone(),
             tap: setup.tap,
             shown_once: false,
+            last: None,
         };
         let core = std::thread::Builder::new()
             .name("kiosk-core".into())
@@ -298,6 +299,7 @@ struct CoreLoop {
     watchdog: Watchdog,
     tap: Option<EventTap>,
     shown_once: bool,
+    last: Option<kiosk_core::View>,
 }
 
 impl CoreLoop {
@@ -327,6 +329,7 @@ impl CoreLoop {
                         match command {
                             Command::Show(view) => self.show(*view),
                             Command::ClearPersonalData => {
+                                self.last = None;
                                 self.display.clear();
                                 self.executor.execute(Command::ClearPersonalData);
                             }
@@ -340,6 +343,11 @@ impl CoreLoop {
     }
 
     fn show(&mut self, view: kiosk_core::View) {
+        // The core repeats a view only after a change; the first one may equal ours.
+        if self.last.as_ref() == Some(&view) {
+            return;
+        }
+        self.last = Some(view.clone());
         let photo = view
             .identity
             .as_ref()

@@ -42,6 +42,19 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<()> {
     let outbox = Arc::new(crate::cmd::outbox::open(&global.state_dir)?);
     let printer = PrinterTarget::from_config(config.devices.printer.as_deref())?;
     let watchdog = Watchdog::from_env();
+    let gateway = Arc::new(Gateway::from_state_dir(&global.state_dir));
+    match gateway.status().url {
+        // The enrolment decides where registrations go; a different config value is a mistake
+        // the technician should see.
+        Some(url) if url.trim_end_matches('/') != config.gateway_url.trim_end_matches('/') => {
+            eprintln!(
+                "warning: gateway_url {} differs from the enrolment's {url}; the enrolment's is used",
+                config.gateway_url
+            );
+        }
+        Some(_) => {}
+        None => eprintln!("warning: this kiosk is not enrolled: registrations wait in the outbox"),
+    }
     let setup = Setup {
         settings,
         state_dir: global.state_dir.clone(),
@@ -52,7 +65,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<()> {
         printer,
         trust,
         outbox,
-        gateway: Arc::new(Gateway::from_state_dir(&global.state_dir)),
+        gateway,
         timing: Timing::default(),
         watchdog: watchdog.clone(),
         tap: None,

@@ -121,6 +121,8 @@ pub struct Timing {
     pub catalog_every: Duration,
     /// Longest wait for a printer.
     pub printer_timeout: Duration,
+    /// How often a failed printer is checked again.
+    pub printer_probe: Duration,
 }
 
 impl Default for Timing {
@@ -135,6 +137,7 @@ impl Default for Timing {
             worker_idle: Duration::from_secs(5),
             catalog_every: Duration::from_secs(300),
             printer_timeout: Duration::from_secs(5),
+            printer_probe: Duration::from_secs(30),
         }
     }
 }
@@ -149,6 +152,7 @@ pub struct Runtime {
     tokio: Option<tokio::runtime::Runtime>,
     delivery: Arc<delivery::Delivery>,
     watchdog: Watchdog,
+    stopped: bool,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -216,6 +220,27 @@ impl Runtime {
             device: Device::Printer,
             health: printer.health(),
         });
+        {
+            let (printer, handle, every) = (
+                Arc::clone(&printer),
+                handle.clone(),
+                setup.timing.printer_probe,
+            );
+            tokio.spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let p = Arc::clone(&printer);
+                    if let Ok(Some(health)) = tokio::task::spawn_blocking(move || p.probe()).await
+                        && !handle.send(Event::Device {
+                            device: Device::Printer,
+                            health,
+                        })
+                    {
+                        return;
+                    }
+                }
+            });
+        }
 
         let executor = Executor {
             shared,
@@ -246,6 +271,7 @@ impl Runtime {
             tokio: Some(tokio),
             delivery,
             watchdog: setup.watchdog,
+            stopped: false,
         })
     }
 
@@ -265,6 +291,9 @@ impl Runtime {
     }
 
     fn shutdown(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         self.watchdog.stopping();
         if let Some(t) = self.timer.take() {
             t.stop();

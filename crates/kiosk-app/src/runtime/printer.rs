@@ -87,6 +87,26 @@ impl Printer {
         }
     }
 
+    /// Checks a failed printer again without printing (opens the device, or connects): the
+    /// core stops asking for prints while the printer is down, so this is how it comes back.
+    /// Returns the health when it changed.
+    pub fn probe(&self) -> Option<DeviceHealth> {
+        if self.health() == DeviceHealth::Ok {
+            return None;
+        }
+        let result = match &self.target {
+            PrinterTarget::None => return None,
+            PrinterTarget::Device(path) => write_device(path.clone(), Vec::new(), self.timeout),
+            PrinterTarget::Tcp(addr) => write_tcp(addr, &[], self.timeout),
+            PrinterTarget::TextFile(_) => Ok(()),
+        };
+        let Ok(()) = result else { return None };
+        if let Ok(mut s) = self.status.lock() {
+            *s = (DeviceHealth::Ok, "answers again".into());
+        }
+        Some(DeviceHealth::Ok)
+    }
+
     /// Prints one ticket (blocking, at most the timeout); returns the printer's health.
     pub fn print(&self, ticket: &TicketView) -> DeviceHealth {
         let now = super::delivery::local_now();
@@ -289,6 +309,13 @@ mod tests {
         );
         assert_eq!(p.print(&ticket()), DeviceHealth::Failed);
         assert!(!p.status().1.is_empty());
+        assert_eq!(p.probe(), None, "still down");
+
+        // The printer is back on the same address: the probe finds it.
+        let listener = std::net::TcpListener::bind(addr).unwrap();
+        assert_eq!(p.probe(), Some(DeviceHealth::Ok));
+        assert_eq!(p.health(), DeviceHealth::Ok);
+        drop(listener);
     }
 
     #[test]

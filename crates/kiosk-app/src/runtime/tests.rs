@@ -169,6 +169,14 @@ fn clinic_flow_from_card_tap_to_a_gateway_ticket() {
     let k = start(Mode::Clinic, true, true);
     let i = k.identify_by_chip();
     let i = k.choose_clinic(i);
+    // The insurance check goes to the gateway, which answers from its table (no card for this
+    // citizen there): an answer, not "unavailable".
+    k.touch(Action::ToggleConsent(Purpose::InsuranceCheck));
+    let (i, v) = k.expect(i, "the insurance answer", |v| {
+        v.insurance
+            .is_some_and(|m| m != MessageKey::InsuranceChecking)
+    });
+    assert_eq!(v.insurance, Some(MessageKey::InsuranceNotFound));
     k.touch(Action::Submit);
     let (i, v) = k.screen(i, Screen::Ticket);
     let ticket = v.ticket.clone().unwrap();

@@ -371,6 +371,12 @@ technician_pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$ZGVtbw$ZGVtbw"
     }
 
     #[cfg_attr(not(test), allow(dead_code))]
+    /// Where the gateway listens (and the kiosk's enrolment points).
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    #[cfg_attr(not(test), allow(dead_code))]
     /// The gateway's state directory (its SQLite database).
     pub fn gateway_dir(&self) -> &Path {
         &self.gateway_dir

@@ -51,6 +51,10 @@ fn fast_timing() -> Timing {
 }
 
 fn start(mode: Mode, reader: bool, camera: bool) -> Kiosk {
+    start_with(mode, reader, camera, fast_timing())
+}
+
+fn start_with(mode: Mode, reader: bool, camera: bool, timing: Timing) -> Kiosk {
     let views = Views::default();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let s2 = Arc::clone(&seen);
@@ -68,7 +72,7 @@ fn start(mode: Mode, reader: bool, camera: bool) -> Kiosk {
         mode,
         reader,
         camera,
-        timing: fast_timing(),
+        timing,
         ..DemoOptions::default()
     };
     let demo = Demo::start(
@@ -239,6 +243,49 @@ fn gateway_offline_gives_a_provisional_ticket_delivered_once_when_back() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].0, receipt.key.to_string());
     assert_eq!(k.demo.world.outbox.status().unwrap().pending, 0);
+    k.demo.stop();
+}
+
+#[test]
+fn a_gateway_that_never_answers_gives_a_provisional_ticket_at_the_deadline() {
+    let timing = Timing {
+        delivery_deadline: Duration::from_millis(1500),
+        ..fast_timing()
+    };
+    let k = start_with(Mode::Clinic, true, true, timing);
+    let i = k.identify_by_chip();
+    let i = k.choose_clinic(i);
+    // The gateway is replaced by a socket that accepts connections and never says a word.
+    k.demo.control.set_gateway_online(false).unwrap();
+    let silent = std::net::TcpListener::bind(k.demo.world.gateway_addr()).unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let held2 = Arc::clone(&held);
+    let acceptor = std::thread::spawn(move || {
+        for conn in silent.incoming() {
+            match conn {
+                Ok(c) => held2.lock().unwrap().push(c),
+                Err(_) => return,
+            }
+            if held2.lock().unwrap().len() >= 8 {
+                return;
+            }
+        }
+    });
+    let submitted = Instant::now();
+    k.touch(Action::Submit);
+    let (i, _) = k.screen(i, Screen::Submitting);
+    let (_, v) = k.screen(i, Screen::Ticket);
+    let waited = submitted.elapsed();
+    let ticket = v.ticket.clone().unwrap();
+    assert!(ticket.provisional, "{ticket:?}");
+    // It was the deadline that answered: the silent gateway did not refuse anything.
+    assert!(
+        !held.lock().unwrap().is_empty(),
+        "the kiosk did try the gateway"
+    );
+    assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+    assert_eq!(k.demo.world.outbox.status().unwrap().pending, 1);
+    drop(acceptor);
     k.demo.stop();
 }
 

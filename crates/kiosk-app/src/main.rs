@@ -3,6 +3,7 @@
 
 mod cmd;
 mod output;
+mod runtime;
 
 use std::path::PathBuf;
 
@@ -52,6 +53,10 @@ pub enum Command {
     /// Technician tools: the PIN hash for the config.
     #[command(subcommand)]
     Technician(cmd::technician::TechnicianCommand),
+    /// Run the kiosk (the appliance): devices, session, outbox, screen.
+    Run(cmd::run::RunArgs),
+    /// The kiosk on an in-process world: gateway, virtual card, sample QR codes.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> std::process::ExitCode {

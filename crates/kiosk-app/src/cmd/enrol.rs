@@ -198,13 +198,6 @@ fn key_and_csr() -> anyhow::Result<(Zeroizing<String>, String)> {
 }
 
 pub fn run(global: &Global, args: EnrolArgs) -> anyhow::Result<()> {
-    let paths = EnrolmentPaths::under(&global.state_dir);
-    if paths.settings.exists() && !args.force {
-        bail!(
-            "this kiosk is already enrolled ({}); use --force to enrol it again",
-            paths.settings.display()
-        );
-    }
     let inputs = match (&args.qr, args.gateway, args.token, args.ca_fingerprint) {
         (Some(file), ..) => inputs_from_qr_file(file)?,
         (None, Some(gateway), Some(token), Some(ca_fingerprint)) => Inputs {
@@ -214,6 +207,53 @@ pub fn run(global: &Global, args: EnrolArgs) -> anyhow::Result<()> {
         },
         _ => bail!("give --gateway, --token and --ca-fingerprint, or --qr FILE"),
     };
+    eprintln!("enrolling with {} …", inputs.gateway);
+    let enrolment = enrol(&global.state_dir, inputs, args.label, args.force)?;
+    if global.json {
+        println!("{}", serde_json::to_string(&enrolment)?);
+    } else {
+        println!(
+            "enrolled as {} at {} ({}), certificate valid until {}",
+            enrolment.kiosk_id,
+            enrolment.display_name,
+            enrolment.gateway_url,
+            enrolment.certificate_not_after
+        );
+    }
+    Ok(())
+}
+
+/// Enrols from a parsed enrolment QR (the technician screen and the demo use this; the command
+/// line uses [`run`]). `force` replaces an existing enrolment.
+pub fn enrol_from_qr(
+    state_dir: &Path,
+    qr: &kiosk_qr::enrolment::Enrolment,
+    label: Option<String>,
+    force: bool,
+) -> anyhow::Result<Enrolment> {
+    let inputs = Inputs {
+        gateway: qr.gateway().to_owned(),
+        token: Zeroizing::new(qr.token().to_owned()),
+        ca_fingerprint: hex::encode(qr.ca_sha256()),
+    };
+    enrol(state_dir, inputs, label, force)
+}
+
+/// The enrolment itself: key, CSR, `POST /v1/enrol` on a runtime of its own, files written in
+/// an order that leaves no half-enrolled kiosk.
+fn enrol(
+    state_dir: &Path,
+    inputs: Inputs,
+    label: Option<String>,
+    force: bool,
+) -> anyhow::Result<Enrolment> {
+    let paths = EnrolmentPaths::under(state_dir);
+    if paths.settings.exists() && !force {
+        bail!(
+            "this kiosk is already enrolled ({}); use --force to enrol it again",
+            paths.settings.display()
+        );
+    }
     // Check the pin before any key is made or the network is touched.
     kiosk_api::pin::parse_fingerprint(&inputs.ca_fingerprint).context("--ca-fingerprint")?;
 
@@ -221,13 +261,12 @@ pub fn run(global: &Global, args: EnrolArgs) -> anyhow::Result<()> {
     let request = EnrolRequest {
         token: inputs.token.to_string(),
         csr_pem,
-        label: args.label,
+        label,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    eprintln!("enrolling with {} …", inputs.gateway);
     let answer: EnrolResponse = rt
         .block_on(kiosk_api::enrol(
             &inputs.gateway,
@@ -255,18 +294,7 @@ pub fn run(global: &Global, args: EnrolArgs) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&enrolment)?.as_bytes(),
         0o644,
     )?;
-    if global.json {
-        println!("{}", serde_json::to_string(&enrolment)?);
-    } else {
-        println!(
-            "enrolled as {} at {} ({}), certificate valid until {}",
-            enrolment.kiosk_id,
-            enrolment.display_name,
-            enrolment.gateway_url,
-            enrolment.certificate_not_after
-        );
-    }
-    Ok(())
+    Ok(enrolment)
 }
 
 #[cfg(test)]

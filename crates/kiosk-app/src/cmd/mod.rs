@@ -2,10 +2,12 @@
 
 pub mod card;
 pub mod card_read;
+pub mod demo;
 pub mod enrol;
 pub mod outbox;
 pub mod qr;
 pub mod technician;
+pub mod run;
 
 use crate::{Cli, Command};
 
@@ -16,5 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox(args) => outbox::run(&cli.global, args),
         Command::Enrol(args) => enrol::run(&cli.global, args),
         Command::Technician(c) => technician::run(&cli.global, c),
+        Command::Run(args) => run::run(&cli.global, args),
+        Command::Demo(args) => demo::run(&cli.global, args),
     }
 }

@@ -1,0 +1,79 @@
+//! `kiosk demo`: the kiosk on the in-process demo world (gateway, outbox, virtual card, sample
+//! QR images; see `runtime::demo`). `--headless` prints views as JSON lines and reads touches
+//! and demo commands (`{"demo":"tap_card"}`, `show_card_qr`, `show_vneid_qr`, `remove_card`,
+//! `gateway_offline`, `gateway_online`) as JSON lines.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use kiosk_core::config::Mode;
+
+use crate::Global;
+use crate::runtime::Watchdog;
+use crate::runtime::demo::{Demo, DemoOptions, default_profile};
+use crate::runtime::display::JsonLinesDisplay;
+use crate::runtime::headless::{self, Input};
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// No window: views as JSON lines on stdout; touches and demo commands on stdin.
+    #[arg(long)]
+    pub headless: bool,
+    /// `clinic` or `one-stop`.
+    #[arg(long, default_value = "clinic", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// The virtual citizen (a kiosk-vcard profile).
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Start without a card reader (to see its screen).
+    #[arg(long)]
+    pub no_reader: bool,
+    /// Start without a camera (to see its screen).
+    #[arg(long)]
+    pub no_camera: bool,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    match s {
+        "clinic" => Ok(Mode::Clinic),
+        "one-stop" => Ok(Mode::OneStop),
+        _ => Err("clinic or one-stop".into()),
+    }
+}
+
+pub fn run(_global: &Global, args: DemoArgs) -> anyhow::Result<()> {
+    if !args.headless {
+        bail!("the touchscreen window is not wired in yet: run `kiosk demo --headless`");
+    }
+    let opts = DemoOptions {
+        mode: args.mode,
+        profile: args.profile.unwrap_or_else(default_profile),
+        reader: !args.no_reader,
+        camera: !args.no_camera,
+        ..DemoOptions::default()
+    };
+    let watchdog = Watchdog::from_env();
+    let ping = watchdog.clone();
+    let display = JsonLinesDisplay::new(std::io::stdout()).after_show(move || ping.ping());
+    eprintln!("demo: starting the gateway, enrolling, personalising the virtual card …");
+    let demo = Demo::start(&opts, Box::new(display), watchdog, None)?;
+    eprintln!(
+        "demo: ready (state in {}); type JSON lines, e.g. {{\"action\":\"start\"}} or {{\"demo\":\"tap_card\"}}",
+        demo.world.state_dir().display()
+    );
+    let control = demo.control.clone();
+    let handle = demo.runtime.handle();
+    // Ends with stdin (Ctrl-D) or a signal.
+    headless::serve(true, move |input| match input {
+        Input::Touch(a) => {
+            handle.touch(a);
+        }
+        Input::Demo(c) => {
+            if let Err(e) = control.run(c) {
+                eprintln!("demo: {e:#}");
+            }
+        }
+    })?;
+    demo.stop();
+    Ok(())
+}

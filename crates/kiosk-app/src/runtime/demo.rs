@@ -501,6 +501,12 @@ impl DemoControl {
         self.world.show(&self.world.vneid_qr);
     }
 
+    /// Holds any image to the camera (tests: a damaged or foreign QR).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn show_frame(&self, frame: &LumaFrame) {
+        self.world.show(frame);
+    }
+
     /// Stops or restarts the in-process gateway. Back online, the outbox worker is woken and
     /// the catalog fetched again.
     pub fn set_gateway_online(&self, online: bool) -> anyhow::Result<()> {

@@ -68,6 +68,8 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<()> {
         gateway,
         timing: Timing::default(),
         watchdog: watchdog.clone(),
+        // Headless: the core thread's ticks are the sign of life (the UI will ping instead).
+        ping_on_tick: true,
         tap: None,
     };
     let display = JsonLinesDisplay::new(std::io::stdout());

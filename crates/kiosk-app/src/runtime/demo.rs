@@ -56,6 +56,9 @@ pub struct DemoOptions {
     /// `false`: the kiosk starts without a camera.
     pub camera: bool,
     pub timing: Timing,
+    /// The core pings the watchdog on every tick (headless); a UI that pings from its own loop
+    /// sets this to `false`.
+    pub ping_on_tick: bool,
 }
 
 impl Default for DemoOptions {
@@ -66,6 +69,7 @@ impl Default for DemoOptions {
             reader: true,
             camera: true,
             timing: Timing::default(),
+            ping_on_tick: true,
         }
     }
 }
@@ -346,6 +350,7 @@ technician_pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$ZGVtbw$ZGVtbw"
             gateway,
             timing: opts.timing,
             watchdog: Watchdog::disabled(),
+            ping_on_tick: true,
             tap: None,
         };
         let world = Arc::new(DemoWorld {
@@ -501,6 +506,12 @@ impl DemoControl {
         self.world.show(&self.world.vneid_qr);
     }
 
+    /// Holds any image to the camera (tests: a damaged or foreign QR).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn show_frame(&self, frame: &LumaFrame) {
+        self.world.show(frame);
+    }
+
     /// Stops or restarts the in-process gateway. Back online, the outbox worker is woken and
     /// the catalog fetched again.
     pub fn set_gateway_online(&self, online: bool) -> anyhow::Result<()> {
@@ -552,6 +563,7 @@ impl Demo {
     ) -> anyhow::Result<Demo> {
         let (world, mut setup) = DemoWorld::create(opts)?;
         setup.watchdog = watchdog;
+        setup.ping_on_tick = opts.ping_on_tick;
         setup.tap = tap;
         let gateway = Arc::clone(&setup.gateway);
         let runtime = Runtime::start(setup, display)?;

@@ -103,6 +103,9 @@ pub struct Setup {
     pub gateway: Arc<gateway::Gateway>,
     pub timing: Timing,
     pub watchdog: Watchdog,
+    /// The core thread pings the watchdog on every tick (headless). A UI sets this to `false`
+    /// and pings from its own loop, so that a frozen screen trips the watchdog.
+    pub ping_on_tick: bool,
     pub tap: Option<EventTap>,
 }
 
@@ -253,6 +256,7 @@ impl Runtime {
             display,
             executor,
             watchdog: setup.watchdog.clone(),
+            ping_on_tick: setup.ping_on_tick,
             tap: setup.tap,
             shown_once: false,
             last: None,
@@ -326,6 +330,7 @@ struct CoreLoop {
     display: Box<dyn Display>,
     executor: Executor,
     watchdog: Watchdog,
+    ping_on_tick: bool,
     tap: Option<EventTap>,
     shown_once: bool,
     last: Option<kiosk_core::View>,
@@ -349,9 +354,9 @@ impl CoreLoop {
                     if let Some(tap) = &mut self.tap {
                         tap(&event);
                     }
-                    // The core thread is alive and handling events: tell the watchdog (the
-                    // Slint UI pings from its own loop instead).
-                    if matches!(event, Event::Tick { .. }) {
+                    // Headless, the core thread handling ticks is what is alive; a UI pings
+                    // from its own loop instead.
+                    if self.ping_on_tick && matches!(event, Event::Tick { .. }) {
                         self.watchdog.ping();
                     }
                     for command in self.kiosk.handle(event) {

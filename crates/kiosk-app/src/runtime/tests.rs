@@ -368,6 +368,32 @@ fn a_card_removed_mid_read_resumes_when_put_back() {
 }
 
 #[test]
+fn a_qr_that_is_not_a_card_qr_gets_a_notice_and_the_camera_counts_it() {
+    let k = start(Mode::Clinic, true, true);
+    k.touch(Action::Start);
+    let (i, _) = k.screen(0, Screen::Identify);
+    // Card-QR shaped, but the fields are wrong: the decoder reads it, the parser refuses it.
+    let frame = kiosk_qr::synth::render_qr(b"001099012345|x|y", 6).unwrap();
+    k.demo.control.show_frame(&frame);
+    let (_, v) = k.expect(i, "the QR notice", |v| {
+        v.notice == Some(MessageKey::NoticeQrNotUnderstood)
+    });
+    assert_eq!(v.screen, Screen::Identify);
+    assert!(!v.actions.contains(&Action::ContinueWithQr));
+    assert!(k.demo.runtime.handle().execute(Command::RefreshDiagnostics));
+    wait_until("diagnostics", || {
+        !k.seen.lock().unwrap().diagnostics.is_empty()
+    });
+    let d = k.seen.lock().unwrap().diagnostics[0].clone();
+    assert!(
+        d.camera.detail.contains("1 unreadable"),
+        "{}",
+        d.camera.detail
+    );
+    k.demo.stop();
+}
+
+#[test]
 fn a_missing_reader_shows_its_screen_and_the_qr_way_stays_open() {
     let k = start(Mode::Clinic, false, true);
     wait_until("reader health", || {

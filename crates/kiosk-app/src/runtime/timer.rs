@@ -1,4 +1,5 @@
-//! The timer: `Event::Tick` every period with monotonic milliseconds and the wall clock.
+//! The timer: `Event::Tick` every period with monotonic milliseconds and the wall clock
+//! (Vietnam's UTC+7).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +31,8 @@ impl Timer {
                         u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX);
                     let now = Now {
                         monotonic_ms,
-                        wall: time::OffsetDateTime::now_utc(),
+                        // Local time: card expiry and service days are Vietnamese dates.
+                        wall: super::delivery::local_now(),
                     };
                     if !handle.send(Event::Tick { now }) {
                         return;

@@ -6,8 +6,8 @@ pub mod demo;
 pub mod enrol;
 pub mod outbox;
 pub mod qr;
-pub mod technician;
 pub mod run;
+pub mod technician;
 
 use crate::{Cli, Command};
 

@@ -35,6 +35,10 @@ use super::gateway::Gateway;
 use super::printer::PrinterTarget;
 use super::{Runtime, RuntimeHandle, Setup, Timing, Watchdog, device_event};
 
+/// The technician PIN of the demo kiosk (five taps on the top-left corner, then this PIN). A real
+/// kiosk's PIN is set by its own `technician_pin_hash`.
+pub const DEMO_TECHNICIAN_PIN: &str = "246810";
+
 /// The committed QR images of the demo citizen (`an.toml`), made by the test
 /// `demo_qr_images_are_the_profiles_payloads` (run it with `KIOSK_WRITE_DEMO_QR=1` after
 /// changing the profile).
@@ -306,9 +310,9 @@ site_name = "{site}"
 kiosk_id = "{id}"
 trust_store = "{trust}"
 gateway_url = "{url}"
-# Not a usable PIN hash: the demo's technician screen is reached from the demo panel.
-technician_pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$ZGVtbw$ZGVtbw"
+technician_pin_hash = "{pin_hash}"
 "#,
+            pin_hash = kiosk_core::pin::hash(DEMO_TECHNICIAN_PIN)?,
             mode = match opts.mode {
                 Mode::Clinic => "clinic",
                 Mode::OneStop => "one-stop",

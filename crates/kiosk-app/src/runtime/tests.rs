@@ -528,3 +528,26 @@ fn technician_diagnostics_dead_letter_retry_and_enrolment() {
     assert!(!ok && message.contains("enrolment failed"), "{message}");
     k.demo.stop();
 }
+
+#[test]
+fn the_demo_pin_opens_the_technician_screen_with_live_diagnostics() {
+    let k = start(Mode::Clinic, true, true);
+    let (i, _) = k.screen(0, Screen::Attract);
+    k.touch(Action::TechnicianGesture);
+    let (i, _) = k.screen(i, Screen::TechnicianPin);
+    for d in super::demo::DEMO_TECHNICIAN_PIN.bytes() {
+        k.touch(Action::KeypadDigit(d - b'0'));
+    }
+    k.touch(Action::KeypadOk);
+    let (_, v) = k.expect(i, "the technician screen with a snapshot", |v| {
+        v.screen == Screen::Technician
+            && v.technician
+                .as_ref()
+                .is_some_and(|t| t.diagnostics.is_some())
+    });
+    let d = v.technician.clone().and_then(|t| t.diagnostics).unwrap();
+    assert!(d.version.contains(env!("CARGO_PKG_VERSION")), "{d:?}");
+    assert!(d.gateway.ok, "the demo gateway is up: {d:?}");
+    k.touch(Action::Done);
+    k.screen(i, Screen::Attract);
+}

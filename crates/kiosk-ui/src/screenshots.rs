@@ -233,6 +233,17 @@ fn lang_id(l: Language) -> &'static str {
 /// software renderer, no demo panel). Installs the headless platform on this thread, so call
 /// it where no other Slint platform runs.
 pub fn render_all(dir: &Path) -> Result<Vec<PathBuf>> {
+    render_all_at(dir, WIDTH, HEIGHT)
+}
+
+/// [`render_all`] at another panel size (e.g. 1024×768 or 1920×1080, to check the layout).
+pub fn render_all_at(dir: &Path, width: u32, height: u32) -> Result<Vec<PathBuf>> {
+    if !(320..=4096).contains(&width) || !(240..=4096).contains(&height) {
+        return Err(Error::Screenshot {
+            path: dir.to_owned(),
+            reason: format!("panel size {width}x{height} out of range"),
+        });
+    }
     platform::install()?;
     std::fs::create_dir_all(dir).map_err(|e| Error::Screenshot {
         path: dir.to_owned(),
@@ -245,7 +256,7 @@ pub fn render_all(dir: &Path) -> Result<Vec<PathBuf>> {
         for scene in scenes(language)? {
             ui.clear();
             ui.render(&scene.view, scene.photo.as_deref());
-            let frame = platform::render(WIDTH, HEIGHT)?;
+            let frame = platform::render(width, height)?;
             let path = dir.join(format!("{}-{}.png", scene.name, lang_id(language)));
             write_png(&path, &frame)?;
             written.push(path);

@@ -4,6 +4,7 @@
 mod cmd;
 mod output;
 mod runtime;
+mod window;
 
 use std::path::PathBuf;
 

@@ -192,6 +192,9 @@ impl std::fmt::Debug for Driver {
     }
 }
 
+/// The scenes' technician PIN.
+pub const TECHNICIAN_PIN: &str = "246810";
+
 impl Driver {
     /// A kiosk in `mode` at the fictional site, with its catalog (`None`: the gateway never
     /// answered).
@@ -207,6 +210,11 @@ impl Driver {
             kiosk_id,
             language: Language::Vi,
             timeouts: Timeouts::default(),
+            technician: kiosk_core::state::TechnicianSettings {
+                pin_hash: kiosk_core::pin::hash(TECHNICIAN_PIN)
+                    .map_err(|e| scene_err("technician PIN", e))?,
+                limits: kiosk_core::config::Technician::default(),
+            },
         };
         let mut d = Driver {
             kiosk: Kiosk::new(settings),

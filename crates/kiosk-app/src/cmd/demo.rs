@@ -1,11 +1,13 @@
 //! `kiosk demo`: the kiosk on the in-process demo world (gateway, outbox, virtual card, sample
-//! QR images; see `runtime::demo`). `--headless` prints views as JSON lines and reads touches
-//! and demo commands (`{"demo":"tap_card"}`, `show_card_qr`, `show_vneid_qr`, `remove_card`,
-//! `gateway_offline`, `gateway_online`) as JSON lines.
+//! QR images; see `runtime::demo`) in a window, with a demo panel beside the kiosk screen that
+//! taps and removes the virtual card, shows the sample QR codes and takes the gateway off line.
+//! `--headless` prints views as JSON lines instead and reads touches and demo commands
+//! (`{"demo":"tap_card"}`, `show_card_qr`, `show_vneid_qr`, `remove_card`, `gateway_offline`,
+//! `gateway_online`) as JSON lines. `--screenshots DIR` renders every screen in Vietnamese and
+//! English to PNG files and exits.
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use kiosk_core::config::Mode;
 
 use crate::Global;
@@ -31,6 +33,10 @@ pub struct DemoArgs {
     /// Start without a camera (to see its screen).
     #[arg(long)]
     pub no_camera: bool,
+    /// Render every screen in Vietnamese and English to `<screen>-<lang>.png` in DIR (software
+    /// renderer, no display needed) and exit.
+    #[arg(long, value_name = "DIR")]
+    pub screenshots: Option<PathBuf>,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -42,8 +48,14 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
 }
 
 pub fn run(_global: &Global, args: DemoArgs) -> anyhow::Result<()> {
-    if !args.headless {
-        bail!("the touchscreen window is not wired in yet: run `kiosk demo --headless`");
+    if let Some(dir) = &args.screenshots {
+        std::fs::create_dir_all(dir)?;
+        let written = kiosk_ui::screenshots::render_all(dir)?;
+        for path in &written {
+            println!("{}", path.display());
+        }
+        eprintln!("demo: {} screenshots in {}", written.len(), dir.display());
+        return Ok(());
     }
     let opts = DemoOptions {
         mode: args.mode,
@@ -52,6 +64,9 @@ pub fn run(_global: &Global, args: DemoArgs) -> anyhow::Result<()> {
         camera: !args.no_camera,
         ..DemoOptions::default()
     };
+    if !args.headless {
+        return windowed(opts);
+    }
     let watchdog = Watchdog::from_env();
     let ping = watchdog.clone();
     let display = JsonLinesDisplay::new(std::io::stdout()).after_show(move || ping.ping());
@@ -76,4 +91,32 @@ pub fn run(_global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     })?;
     demo.stop();
     Ok(())
+}
+
+/// The demo in a window with the demo panel.
+fn windowed(opts: DemoOptions) -> anyhow::Result<()> {
+    crate::window::check_display()?;
+    let window = crate::window::Window::new(true)?;
+    let watchdog = Watchdog::from_env();
+    let opts = DemoOptions {
+        // The UI loop pings the watchdog: a frozen window must stop the pings.
+        ping_on_tick: false,
+        ..opts
+    };
+    eprintln!("demo: starting the gateway, enrolling, personalising the virtual card …");
+    let demo = Demo::start(&opts, Box::new(window.display()), watchdog.clone(), None)?;
+    eprintln!(
+        "demo: ready (state in {}). Use the panel on the right: tap the card, show a QR, take \
+         the gateway off line. Technician: five quick taps on the top-left corner, PIN {}.",
+        demo.world.state_dir().display(),
+        crate::runtime::demo::DEMO_TECHNICIAN_PIN
+    );
+    let result = window.run(
+        demo.runtime.handle(),
+        watchdog,
+        Some(demo.control.clone()),
+        false,
+    );
+    demo.stop();
+    result
 }

@@ -1,11 +1,11 @@
 //! `kiosk run`: the appliance. Loads the configuration, opens the state, starts the runtime
 //! with the real devices (PC/SC reader, camera, printer, the enrolled gateway, the outbox).
-//! Until the Slint window is wired in, `--headless` shows views as JSON lines on stdout and
-//! reads touches as JSON lines on stdin.
+//! The screen is the Slint window, full screen (under `cage` on the appliance); `--headless`
+//! shows views as JSON lines on stdout and reads touches as JSON lines on stdin instead.
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use kiosk_card::pa::trust::TrustStore;
 use kiosk_core::{Config, Settings};
 
@@ -34,7 +34,7 @@ pub fn config_path(global: &Global) -> std::path::PathBuf {
 
 pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<()> {
     if !args.headless {
-        bail!("the touchscreen window is not wired in yet: run `kiosk run --headless`");
+        crate::window::check_display()?;
     }
     let config = Config::load(&config_path(global))?;
     let settings = Settings::from_config(&config)?;
@@ -68,10 +68,18 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<()> {
         gateway,
         timing: Timing::default(),
         watchdog: watchdog.clone(),
-        // Headless: the core thread's ticks are the sign of life (the UI will ping instead).
-        ping_on_tick: true,
+        // Headless: the core thread's ticks are the sign of life; with a window, the UI loop's.
+        ping_on_tick: args.headless,
         tap: None,
     };
+    if !args.headless {
+        let window = crate::window::Window::new(false)?;
+        let runtime = Runtime::start(setup, Box::new(window.display()))?;
+        let result = window.run(runtime.handle(), watchdog, None, true);
+        eprintln!("kiosk: stopping (window closed)");
+        runtime.stop();
+        return result;
+    }
     let display = JsonLinesDisplay::new(std::io::stdout());
     let runtime = Runtime::start(setup, Box::new(display))?;
     let handle = runtime.handle();

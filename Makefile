@@ -4,14 +4,20 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: setup demo test lint check-lint fuzz-smoke fuzz-long bench fmt bench-card bench-pa bench-qr bench-outbox bench-gateway
+.PHONY: setup demo demo-card test lint check-lint fuzz-smoke fuzz-long bench fmt bench-card bench-pa bench-qr bench-outbox bench-gateway bench-ui
 
 setup:
 	@bash deploy/dev-setup.sh
 
-# Until the kiosk UI lands: a virtual citizen's card read and verified through real pcscd, then a
-# cloned chip that must be refused.
+# The kiosk in a window on the demo world: the reference gateway in-process (SQLite in a temporary
+# folder), the virtual card on the in-process transport and sample QR images, driven from the demo
+# panel beside the kiosk screen. Without a display: `kiosk demo --headless` (JSON lines).
 demo: setup
+	$(CARGO) build -p kiosk-app
+	$(TARGET_DIR)/debug/kiosk demo
+
+# A virtual citizen's card read and verified through real pcscd, then a cloned chip refused.
+demo-card: setup
 	$(CARGO) build -p kiosk-app -p kiosk-tests --bins
 	$(TARGET_DIR)/debug/demo-card $(TARGET_DIR)/debug/kiosk
 
@@ -37,7 +43,7 @@ fuzz-smoke:
 fmt:
 	$(CARGO) fmt --all
 
-bench: setup bench-card bench-pa bench-qr bench-outbox bench-gateway fuzz-long
+bench: setup bench-card bench-pa bench-qr bench-outbox bench-gateway bench-ui fuzz-long
 
 # Signature verification and certificate chains of passive authentication (release build).
 bench-pa: setup
@@ -70,3 +76,9 @@ bench-gateway: setup
 # docs/benchmarks.md.
 bench-card: setup
 	$(CARGO) bench -p kiosk-tests --bench card_read
+
+# The UI with the software renderer (release build): start-up to the first frame, resident memory
+# idle and over 100 sessions, frame times of the busiest screens; writes the ui section of
+# docs/benchmarks.md.
+bench-ui: setup
+	$(CARGO) run --release -p kiosk-ui --bin ui_bench -- --write docs/benchmarks.md

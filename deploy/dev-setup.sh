@@ -10,6 +10,7 @@ packages=(
   cmake g++                    # zxing-cpp (bundled C++ build)
   libclang-dev                 # nokhwa's V4L bindings (bindgen)
   libfontconfig-dev            # slint (winit backend)
+  libx11-xcb1 libxcursor1 libxi6 libxkbcommon-x11-0  # the kiosk window (winit loads them at run time)
   zbar-tools                   # zbarimg: the outside reference in the QR benchmark
   procps iproute2              # pkill/ss used by the rig scripts
 )

@@ -2,6 +2,7 @@
 //! back to the core, the demo panel wired to the demo world, and the systemd watchdog pinged from
 //! the UI loop (so a frozen UI stops the pings and systemd restarts the kiosk).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -9,6 +10,7 @@ use kiosk_core::View;
 use kiosk_ui::{DemoAction, KioskUi, UiHandle, UiOptions};
 use slint::ComponentHandle;
 
+use crate::runtime::camera::CameraStats;
 use crate::runtime::display::Display;
 use crate::runtime::headless::DemoCommand;
 use crate::runtime::{RuntimeHandle, Watchdog};
@@ -16,6 +18,34 @@ use crate::runtime::{RuntimeHandle, Watchdog};
 /// How often the UI loop tells systemd it is alive (the unit's WatchdogSec is 30 s; the watchdog
 /// itself throttles to a quarter of it).
 const WATCHDOG_TICK: Duration = Duration::from_secs(1);
+
+/// How often the technician screen's camera preview is refreshed.
+const PREVIEW_TICK: Duration = Duration::from_millis(200);
+
+/// The technician screen's camera preview: frames are asked for only while that screen is up,
+/// and the image is dropped when it closes.
+fn camera_preview(ui: &KioskUi, stats: Arc<CameraStats>) -> slint::Timer {
+    let weak = ui.window().as_weak();
+    let mut showing = false;
+    let timer = slint::Timer::default();
+    timer.start(slint::TimerMode::Repeated, PREVIEW_TICK, move || {
+        let Some(w) = weak.upgrade() else { return };
+        let on =
+            w.get_screen() == kiosk_ui::binding::screen_id(kiosk_core::view::Screen::Technician);
+        stats.preview.want(on);
+        if on {
+            if let Some(f) = stats.preview.take()
+                && let Ok(image) = kiosk_ui::photo::luma_image(f.width, f.height, &f.luma)
+            {
+                w.set_camera_preview(image);
+            }
+        } else if showing {
+            w.set_camera_preview(slint::Image::default());
+        }
+        showing = on;
+    });
+    timer
+}
 
 /// The runtime's display: hands each view to the UI thread and returns at once.
 pub struct UiDisplay(UiHandle);
@@ -67,9 +97,11 @@ impl Window {
         handle: RuntimeHandle,
         watchdog: Watchdog,
         demo: Option<crate::runtime::demo::DemoControl>,
+        camera: Option<Arc<CameraStats>>,
         fullscreen: bool,
     ) -> anyhow::Result<()> {
         let ui = self.ui;
+        let preview_timer = camera.map(|stats| camera_preview(&ui, stats));
         ui.on_action(move |a| {
             handle.touch(a);
         });
@@ -130,6 +162,7 @@ impl Window {
         signal_handle.close();
         let _ = watcher.join();
         drop(timer);
+        drop(preview_timer);
         result
     }
 }

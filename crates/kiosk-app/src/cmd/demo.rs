@@ -115,6 +115,7 @@ fn windowed(opts: DemoOptions) -> anyhow::Result<()> {
         demo.runtime.handle(),
         watchdog,
         Some(demo.control.clone()),
+        demo.runtime.camera(),
         false,
     );
     demo.stop();

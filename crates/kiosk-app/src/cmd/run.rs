@@ -75,7 +75,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<()> {
     if !args.headless {
         let window = crate::window::Window::new(false)?;
         let runtime = Runtime::start(setup, Box::new(window.display()))?;
-        let result = window.run(runtime.handle(), watchdog, None, true);
+        let result = window.run(runtime.handle(), watchdog, None, runtime.camera(), true);
         eprintln!("kiosk: stopping (window closed)");
         runtime.stop();
         return result;

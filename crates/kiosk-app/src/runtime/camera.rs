@@ -17,9 +17,79 @@ use kiosk_qr::source::{FrameSource, SourceEvent};
 
 use super::{RuntimeHandle, device_event};
 
-/// Counters the diagnostics turn into rates.
+/// The widest preview frame kept for the technician screen (the preview only shows that the
+/// camera sees and is sharp; it need not be full size).
+const PREVIEW_MAX_WIDTH: u32 = 320;
+
+/// One preview frame: 8-bit luma, row-major.
+pub struct PreviewFrame {
+    pub width: u32,
+    pub height: u32,
+    pub luma: Vec<u8>,
+}
+
+impl Drop for PreviewFrame {
+    fn drop(&mut self) {
+        // The camera sees faces and cards.
+        zeroize::Zeroize::zeroize(&mut self.luma);
+    }
+}
+
+/// The technician screen's camera preview. Frames are kept only while the technician screen
+/// asks for them, and only the newest one.
+#[derive(Default)]
+pub struct Preview {
+    wanted: AtomicBool,
+    frame: std::sync::Mutex<Option<PreviewFrame>>,
+}
+
+impl Preview {
+    /// Starts or stops keeping frames; stopping drops the one kept.
+    pub fn want(&self, on: bool) {
+        self.wanted.store(on, Ordering::Relaxed);
+        if !on && let Ok(mut f) = self.frame.lock() {
+            f.take();
+        }
+    }
+
+    /// The newest frame since the last call, if any.
+    pub fn take(&self) -> Option<PreviewFrame> {
+        self.frame.lock().ok().and_then(|mut f| f.take())
+    }
+
+    fn offer(&self, frame: &kiosk_qr::frame::LumaFrame) {
+        if !self.wanted.load(Ordering::Relaxed) {
+            return;
+        }
+        let scaled = downscale(frame, PREVIEW_MAX_WIDTH);
+        if let Ok(mut f) = self.frame.lock() {
+            *f = Some(scaled);
+        }
+    }
+}
+
+/// Nearest-neighbour downscale by a whole step so the width is at most `max_width`.
+fn downscale(frame: &kiosk_qr::frame::LumaFrame, max_width: u32) -> PreviewFrame {
+    let (w, h) = (frame.width(), frame.height());
+    let step = w.div_ceil(max_width.max(1)).max(1);
+    let (sw, sh) = (w / step, h / step);
+    let mut luma = Vec::with_capacity((sw as usize) * (sh as usize));
+    for y in 0..sh {
+        for x in 0..sw {
+            luma.push(frame.get(x * step, y * step));
+        }
+    }
+    PreviewFrame {
+        width: sw,
+        height: sh,
+        luma,
+    }
+}
+
+/// Counters the diagnostics turn into rates, and the technician's preview.
 pub struct CameraStats {
     pub device: String,
+    pub preview: Preview,
     frames: AtomicU64,
     codes: AtomicU64,
     unreadable: AtomicU64,
@@ -43,6 +113,7 @@ impl CameraStats {
     fn new(device: String) -> Self {
         CameraStats {
             device,
+            preview: Preview::default(),
             frames: AtomicU64::new(0),
             codes: AtomicU64::new(0),
             unreadable: AtomicU64::new(0),
@@ -90,8 +161,9 @@ impl FrameSource for Counting {
 
     fn next_frame(&mut self, timeout: Duration) -> SourceEvent {
         let ev = self.inner.next_frame(timeout);
-        if matches!(ev, SourceEvent::Frame(_)) {
+        if let SourceEvent::Frame(frame) = &ev {
             self.stats.frames.fetch_add(1, Ordering::Relaxed);
+            self.stats.preview.offer(frame);
         }
         ev
     }
@@ -219,5 +291,46 @@ impl FrameSource for NoCamera {
         // The pipeline asks again after its retry delay; sleeping the timeout keeps it calm.
         std::thread::sleep(timeout.min(Duration::from_millis(200)));
         SourceEvent::Unavailable(self.reason.clone())
+    }
+}
+
+#[cfg(test)]
+mod preview_tests {
+    use kiosk_qr::frame::LumaFrame;
+
+    use super::*;
+
+    fn gradient(w: u32, h: u32) -> LumaFrame {
+        let data = (0..h)
+            .flat_map(|y| (0..w).map(move |x| ((x + y) % 256) as u8))
+            .collect();
+        LumaFrame::new(w, h, data).unwrap()
+    }
+
+    #[test]
+    fn frames_are_kept_only_while_wanted_and_scaled_down() {
+        let p = Preview::default();
+        p.offer(&gradient(1280, 720));
+        assert!(
+            p.take().is_none(),
+            "nothing is kept unless the technician screen asks"
+        );
+        p.want(true);
+        p.offer(&gradient(1280, 720));
+        let f = p.take().expect("a frame while wanted");
+        assert_eq!((f.width, f.height), (320, 180));
+        assert_eq!(f.luma.len(), 320 * 180);
+        // Nearest neighbour with step 4: pixel (1, 1) is the source's (4, 4).
+        assert_eq!(f.luma[320 + 1], 8);
+        assert!(p.take().is_none(), "a frame is handed out once");
+        p.offer(&gradient(640, 480));
+        p.want(false);
+        assert!(p.take().is_none(), "stopping drops the kept frame");
+    }
+
+    #[test]
+    fn small_frames_keep_their_size() {
+        let f = downscale(&gradient(200, 100), PREVIEW_MAX_WIDTH);
+        assert_eq!((f.width, f.height), (200, 100));
     }
 }

@@ -280,6 +280,11 @@ impl Runtime {
     }
 
     /// The handle the UI sends touches through.
+    /// The camera's counters and the technician screen's preview.
+    pub fn camera(&self) -> Option<Arc<camera::CameraStats>> {
+        self.camera.as_ref().map(camera::CameraThread::stats)
+    }
+
     pub fn handle(&self) -> RuntimeHandle {
         self.handle.clone()
     }

@@ -406,3 +406,51 @@ fn technician_screen_shows_diagnostics_and_retries_dead_letters() {
         .expect("preview");
     assert_eq!(rig.ui.window().get_camera_preview().size().width, 4);
 }
+
+#[test]
+fn demo_panel_only_when_enabled_and_its_buttons_report() {
+    let rig = Rig::new(Mode::OneStop);
+    assert!(
+        rig.find("demo-tap-card").is_none(),
+        "demo panel shown without demo mode"
+    );
+    drop(rig);
+
+    let ui = KioskUi::new(UiOptions { demo_panel: true }).expect("window");
+    ui.window()
+        .window()
+        .set_size(LogicalSize::new(1510.0, 800.0));
+    ui.window().show().expect("show");
+    let got = Rc::new(RefCell::new(vec![]));
+    let sink = got.clone();
+    ui.on_demo(move |a| sink.borrow_mut().push(a));
+    let click = |id: &str| {
+        let id = id.to_owned();
+        ui.window()
+            .root_element()
+            .query_descendants()
+            .match_predicate(move |e| e.accessible_id().is_some_and(|i| i == id))
+            .find_first()
+            .expect("demo button")
+            .mock_single_click(slint::platform::PointerEventButton::Left);
+    };
+    click("demo-tap-card");
+    click("demo-remove-card");
+    click("demo-card-qr");
+    click("demo-vneid-qr");
+    click("demo-gateway");
+    ui.set_demo_gateway_online(false);
+    click("demo-gateway");
+    use kiosk_ui::DemoAction as D;
+    assert_eq!(
+        *got.borrow(),
+        vec![
+            D::TapCard,
+            D::RemoveCard,
+            D::ShowCardQr,
+            D::ShowVneidQr,
+            D::GatewayOffline,
+            D::GatewayOnline
+        ]
+    );
+}

@@ -454,3 +454,51 @@ fn demo_panel_only_when_enabled_and_its_buttons_report() {
         ]
     );
 }
+
+#[test]
+fn qr_only_identity_shows_its_badge_and_the_photo_placeholder() {
+    let mut rig = Rig::new(Mode::OneStop);
+    let qr = "001089012345|012345678|Nguyễn Văn Thử|14031989|Nam|Số 1 Phố Mẫu, Phường Thử, Hà Nội|01072021";
+    rig.send(Event::Qr(
+        kiosk_qr::payload::classify(qr.as_bytes()).expect("card QR"),
+    ));
+    assert_eq!(rig.screen(), "identify");
+    rig.assert_shows(MessageKey::IdentifyQrReceived.text(Language::Vi));
+    rig.click("action-continue_with_qr");
+    assert_eq!(rig.screen(), "identity");
+    rig.assert_shows(NAME);
+    rig.assert_shows(MessageKey::BadgeQrOnly.text(Language::Vi));
+    // No chip, no photo: the placeholder is drawn instead.
+    assert!(!rig.ui.window().get_identity().has_photo);
+    rig.assert_shows("Không có ảnh");
+    rig.click("action-cancel");
+    rig.assert_nothing_personal();
+}
+
+#[test]
+fn card_removed_mid_read_shows_the_way_forward_and_resumes() {
+    let mut rig = Rig::new(Mode::OneStop);
+    rig.send(Event::CardInserted);
+    rig.type_digits(CAN_DIGITS);
+    rig.click("key-ok");
+    rig.send(Event::ReadFailed(
+        kiosk_core::event::ReadFailure::CardRemoved,
+    ));
+    assert_eq!(rig.screen(), "error");
+    rig.assert_shows(MessageKey::ErrorCardRemoved.text(Language::Vi));
+    rig.assert_shows(MessageKey::ForwardPutCardBack.text(Language::Vi));
+    assert!(rig.find("action-cancel").is_some());
+    rig.click("language-en");
+    rig.assert_shows(MessageKey::ErrorCardRemoved.text(Language::En));
+    rig.assert_shows(MessageKey::ForwardPutCardBack.text(Language::En));
+    // Putting the card back resumes the read.
+    let out = rig.d.send(Event::CardInserted);
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, Command::StartCardRead { .. }))
+    );
+    rig.apply(out);
+    assert_eq!(rig.screen(), "reading");
+    rig.click("action-cancel");
+    rig.assert_nothing_personal();
+}

@@ -168,7 +168,8 @@ pub fn scenes(language: Language) -> Result<Vec<Scene>> {
 
     // Technician screens: the core's attract view turned into them (the core does not render
     // them yet); no personal data is involved.
-    let base = start(Mode::OneStop, language)?.view();
+    let mut base = start(Mode::OneStop, language)?.view();
+    base.notice = None;
     let mut pin = base.clone();
     pin.screen = Screen::TechnicianPin;
     pin.actions = vec![Action::Cancel];
@@ -177,9 +178,20 @@ pub fn scenes(language: Language) -> Result<Vec<Scene>> {
         failed_attempts: 1,
         ..TechnicianView::default()
     });
+    let mut locked = pin.clone();
     out.push(Scene {
         name: "technician_pin",
         view: pin,
+        photo: None,
+    });
+    locked.keypad = Some(String::new());
+    locked.technician = Some(TechnicianView {
+        locked_seconds: Some(42),
+        ..TechnicianView::default()
+    });
+    out.push(Scene {
+        name: "technician_pin_locked",
+        view: locked,
         photo: None,
     });
     let mut tech = base;

@@ -45,6 +45,11 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+thread_local! {
+    /// Frames drawn by the sessions.
+    static FRAMES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Carries out the core's UI commands and draws a frame after each view, as the app would.
 fn apply(ui: &KioskUi, d: &Driver, out: Vec<Command>) -> Res<()> {
     for c in out {
@@ -53,6 +58,7 @@ fn apply(ui: &KioskUi, d: &Driver, out: Vec<Command>) -> Res<()> {
             Command::Show(v) => {
                 ui.render(&v, d.kiosk.photo());
                 platform::render(WIDTH, HEIGHT)?;
+                FRAMES.with(|f| f.set(f.get() + 1));
             }
             _ => {}
         }
@@ -137,10 +143,12 @@ fn main() -> Res<()> {
     }
     let rss_10 = rss_kb();
     let sessions = Instant::now();
+    let frames_before = FRAMES.with(|f| f.get());
     for _ in 0..90 {
         session(&ui, &mut d, &identity)?;
     }
     let per_session = sessions.elapsed() / 90;
+    let frames_per_session = (FRAMES.with(|f| f.get()) - frames_before) / 90;
     std::thread::sleep(Duration::from_millis(200));
     let rss_100 = rss_kb();
 
@@ -185,7 +193,7 @@ fn main() -> Res<()> {
          `ui_bench` on {date}, {cores} cores (load average {load} at the end), commit {commit}, \
          {} build. Headless: the software renderer draws {WIDTH}×{HEIGHT} RGB frames into memory \
          (no display, no compositor); each session drives the real kiosk-core from card to ticket \
-         and draws a frame after every view (~20 frames a session).\n\n\
+         and draws a frame after every view it shows ({frames_per_session} frames a session).\n\n\
          | measurement | result | goal |\n|---|---|---|\n\
          | process start to first rendered frame (attract) | {} | < 1 s |\n\
          | resident memory idle (attract shown) | {} | < 80 MB |\n\

@@ -502,3 +502,40 @@ fn card_removed_mid_read_shows_the_way_forward_and_resumes() {
     rig.click("action-cancel");
     rig.assert_nothing_personal();
 }
+
+#[test]
+fn every_button_on_every_screen_is_a_labelled_56_px_touch_target() {
+    let rig = Rig::new(Mode::OneStop);
+    let mut checked = 0;
+    for language in [Language::Vi, Language::En] {
+        for scene in kiosk_ui::screenshots::scenes(language).expect("scenes") {
+            rig.ui.clear();
+            rig.ui.render(&scene.view, scene.photo.as_deref());
+            let buttons = rig
+                .ui
+                .window()
+                .root_element()
+                .query_descendants()
+                .match_accessible_role(i_slint_backend_testing::AccessibleRole::Button)
+                .find_all();
+            assert!(!buttons.is_empty(), "{}: no buttons", scene.name);
+            for b in buttons {
+                let label = b.accessible_label().unwrap_or_default();
+                let size = b.size();
+                assert!(
+                    !label.is_empty(),
+                    "{}: a button without a label",
+                    scene.name
+                );
+                assert!(
+                    size.height >= 56.0,
+                    "{}: `{label}` is {} px high",
+                    scene.name,
+                    size.height
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200, "only {checked} buttons checked");
+}

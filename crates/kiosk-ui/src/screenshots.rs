@@ -268,6 +268,16 @@ pub fn render_all_at(dir: &Path, width: u32, height: u32) -> Result<Vec<PathBuf>
         for scene in scenes(language)? {
             ui.clear();
             ui.render(&scene.view, scene.photo.as_deref());
+            if scene.view.screen == Screen::Technician {
+                // A synthetic camera frame in the preview slot (a soft diagonal gradient).
+                let (w, h) = (320u32, 240u32);
+                let luma: Vec<u8> = (0..h)
+                    .flat_map(|y| (0..w).map(move |x| ((x + y) * 255 / (w + h)) as u8))
+                    .collect();
+                ui.set_camera_preview(Some((w, h, &luma)))?;
+            } else {
+                ui.set_camera_preview(None)?;
+            }
             let frame = platform::render(width, height)?;
             let path = dir.join(format!("{}-{}.png", scene.name, lang_id(language)));
             write_png(&path, &frame)?;

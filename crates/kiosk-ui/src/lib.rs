@@ -314,6 +314,20 @@ impl UiHandle {
         .map_err(|_| Error::EventLoopGone)
     }
 
+    /// Shows the gateway state on the demo panel's toggle (on the UI thread).
+    pub fn set_demo_gateway_online(&self, online: bool) -> Result<()> {
+        slint::invoke_from_event_loop(move || {
+            CURRENT.with(|c| {
+                if let Some(s) = &*c.borrow()
+                    && let Some(w) = s.window.upgrade()
+                {
+                    w.set_demo_gateway_online(online);
+                }
+            });
+        })
+        .map_err(|_| Error::EventLoopGone)
+    }
+
     /// Updates the technician's camera preview (8-bit luma frame) on the UI thread.
     pub fn set_camera_preview(&self, width: u32, height: u32, luma: Vec<u8>) -> Result<()> {
         slint::invoke_from_event_loop(move || {

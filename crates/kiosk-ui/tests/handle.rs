@@ -17,6 +17,7 @@ fn another_thread_shows_a_view_and_clears_it() {
     let weak = ui.window().as_weak();
     // (screen, name, photo width) as the UI thread saw them after each step.
     let (seen_tx, seen_rx) = mpsc::channel::<(String, String, u32)>();
+    let (gateway_tx, gateway_rx) = mpsc::channel::<bool>();
 
     let worker = std::thread::spawn(move || {
         // The device side: drive the core to the identity screen and show it.
@@ -41,7 +42,12 @@ fn another_thread_shows_a_view_and_clears_it() {
         handle.show(d.view(), photo).expect("show");
         look(weak.clone(), seen_tx.clone());
         handle.clear().expect("clear");
+        handle.set_demo_gateway_online(false).expect("demo toggle");
         look(weak.clone(), seen_tx.clone());
+        weak.upgrade_in_event_loop(move |w| {
+            let _ = gateway_tx.send(w.get_demo_gateway_online());
+        })
+        .expect("look");
         slint::invoke_from_event_loop(|| {
             let _ = slint::quit_event_loop();
         })
@@ -57,4 +63,10 @@ fn another_thread_shows_a_view_and_clears_it() {
     let (_, name, photo_width) = seen_rx.recv().expect("after clear");
     assert_eq!(name, "");
     assert_eq!(photo_width, 0);
+    let online = gateway_rx_rx
+        .recv()
+        .expect("receiver")
+        .recv()
+        .expect("gateway state");
+    assert!(!online, "the demo toggle did not follow");
 }

@@ -93,6 +93,9 @@ struct Shared {
     on_demo: RefCell<Option<DemoSink>>,
     gesture: RefCell<gesture::CornerTaps>,
     started: Instant,
+    /// The last portrait decoded and its bytes, so a re-render of the same identity (every
+    /// keystroke on the details screen) does not decode it again. Wiped by `clear`.
+    photo: RefCell<Option<(zeroize::Zeroizing<Vec<u8>>, slint::Image)>>,
 }
 
 impl Shared {
@@ -110,17 +113,27 @@ impl Shared {
             return;
         };
         // A photo that does not decode (or is JPEG 2000) shows the placeholder.
-        let image = view
-            .identity
-            .as_ref()
-            .filter(|i| i.has_photo)
-            .and(photo)
-            .and_then(|p| photo::decode_photo(p).ok());
+        let wanted = view.identity.as_ref().filter(|i| i.has_photo).and(photo);
+        let image = wanted.and_then(|p| self.decoded(p));
         binding::apply(&w, &view, image);
         *self.view.borrow_mut() = Some(view);
     }
 
+    /// The decoded portrait, from the cache when the bytes are the same.
+    fn decoded(&self, bytes: &[u8]) -> Option<slint::Image> {
+        let mut cache = self.photo.borrow_mut();
+        if let Some((b, img)) = &*cache
+            && b.as_slice() == bytes
+        {
+            return Some(img.clone());
+        }
+        let img = photo::decode_photo(bytes).ok()?;
+        *cache = Some((zeroize::Zeroizing::new(bytes.to_vec()), img.clone()));
+        Some(img)
+    }
+
     fn clear(&self) {
+        self.photo.borrow_mut().take();
         if let Some(w) = self.window.upgrade() {
             binding::clear(&w);
         }
@@ -159,6 +172,7 @@ impl KioskUi {
             on_demo: RefCell::new(None),
             gesture: RefCell::new(gesture::CornerTaps::new()),
             started: Instant::now(),
+            photo: RefCell::new(None),
         });
         Self::connect(&window, &shared);
         CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
@@ -294,6 +308,20 @@ impl UiHandle {
             CURRENT.with(|c| {
                 if let Some(s) = &*c.borrow() {
                     s.clear();
+                }
+            });
+        })
+        .map_err(|_| Error::EventLoopGone)
+    }
+
+    /// Shows the gateway state on the demo panel's toggle (on the UI thread).
+    pub fn set_demo_gateway_online(&self, online: bool) -> Result<()> {
+        slint::invoke_from_event_loop(move || {
+            CURRENT.with(|c| {
+                if let Some(s) = &*c.borrow()
+                    && let Some(w) = s.window.upgrade()
+                {
+                    w.set_demo_gateway_online(online);
                 }
             });
         })

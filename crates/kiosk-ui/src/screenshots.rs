@@ -168,7 +168,8 @@ pub fn scenes(language: Language) -> Result<Vec<Scene>> {
 
     // Technician screens: the core's attract view turned into them (the core does not render
     // them yet); no personal data is involved.
-    let base = start(Mode::OneStop, language)?.view();
+    let mut base = start(Mode::OneStop, language)?.view();
+    base.notice = None;
     let mut pin = base.clone();
     pin.screen = Screen::TechnicianPin;
     pin.actions = vec![Action::Cancel];
@@ -177,9 +178,20 @@ pub fn scenes(language: Language) -> Result<Vec<Scene>> {
         failed_attempts: 1,
         ..TechnicianView::default()
     });
+    let mut locked = pin.clone();
     out.push(Scene {
         name: "technician_pin",
         view: pin,
+        photo: None,
+    });
+    locked.keypad = Some(String::new());
+    locked.technician = Some(TechnicianView {
+        locked_seconds: Some(42),
+        ..TechnicianView::default()
+    });
+    out.push(Scene {
+        name: "technician_pin_locked",
+        view: locked,
         photo: None,
     });
     let mut tech = base;
@@ -256,6 +268,16 @@ pub fn render_all_at(dir: &Path, width: u32, height: u32) -> Result<Vec<PathBuf>
         for scene in scenes(language)? {
             ui.clear();
             ui.render(&scene.view, scene.photo.as_deref());
+            if scene.view.screen == Screen::Technician {
+                // A synthetic camera frame in the preview slot (a soft diagonal gradient).
+                let (w, h) = (320u32, 240u32);
+                let luma: Vec<u8> = (0..h)
+                    .flat_map(|y| (0..w).map(move |x| ((x + y) * 255 / (w + h)) as u8))
+                    .collect();
+                ui.set_camera_preview(Some((w, h, &luma)))?;
+            } else {
+                ui.set_camera_preview(None)?;
+            }
             let frame = platform::render(width, height)?;
             let path = dir.join(format!("{}-{}.png", scene.name, lang_id(language)));
             write_png(&path, &frame)?;

@@ -406,3 +406,136 @@ fn technician_screen_shows_diagnostics_and_retries_dead_letters() {
         .expect("preview");
     assert_eq!(rig.ui.window().get_camera_preview().size().width, 4);
 }
+
+#[test]
+fn demo_panel_only_when_enabled_and_its_buttons_report() {
+    let rig = Rig::new(Mode::OneStop);
+    assert!(
+        rig.find("demo-tap-card").is_none(),
+        "demo panel shown without demo mode"
+    );
+    drop(rig);
+
+    let ui = KioskUi::new(UiOptions { demo_panel: true }).expect("window");
+    ui.window()
+        .window()
+        .set_size(LogicalSize::new(1510.0, 800.0));
+    ui.window().show().expect("show");
+    let got = Rc::new(RefCell::new(vec![]));
+    let sink = got.clone();
+    ui.on_demo(move |a| sink.borrow_mut().push(a));
+    let click = |id: &str| {
+        let id = id.to_owned();
+        ui.window()
+            .root_element()
+            .query_descendants()
+            .match_predicate(move |e| e.accessible_id().is_some_and(|i| i == id))
+            .find_first()
+            .expect("demo button")
+            .mock_single_click(slint::platform::PointerEventButton::Left);
+    };
+    click("demo-tap-card");
+    click("demo-remove-card");
+    click("demo-card-qr");
+    click("demo-vneid-qr");
+    click("demo-gateway");
+    ui.set_demo_gateway_online(false);
+    click("demo-gateway");
+    use kiosk_ui::DemoAction as D;
+    assert_eq!(
+        *got.borrow(),
+        vec![
+            D::TapCard,
+            D::RemoveCard,
+            D::ShowCardQr,
+            D::ShowVneidQr,
+            D::GatewayOffline,
+            D::GatewayOnline
+        ]
+    );
+}
+
+#[test]
+fn qr_only_identity_shows_its_badge_and_the_photo_placeholder() {
+    let mut rig = Rig::new(Mode::OneStop);
+    let qr = "001089012345|012345678|Nguyễn Văn Thử|14031989|Nam|Số 1 Phố Mẫu, Phường Thử, Hà Nội|01072021";
+    rig.send(Event::Qr(
+        kiosk_qr::payload::classify(qr.as_bytes()).expect("card QR"),
+    ));
+    assert_eq!(rig.screen(), "identify");
+    rig.assert_shows(MessageKey::IdentifyQrReceived.text(Language::Vi));
+    rig.click("action-continue_with_qr");
+    assert_eq!(rig.screen(), "identity");
+    rig.assert_shows(NAME);
+    rig.assert_shows(MessageKey::BadgeQrOnly.text(Language::Vi));
+    // No chip, no photo: the placeholder is drawn instead.
+    assert!(!rig.ui.window().get_identity().has_photo);
+    rig.assert_shows("Không có ảnh");
+    rig.click("action-cancel");
+    rig.assert_nothing_personal();
+}
+
+#[test]
+fn card_removed_mid_read_shows_the_way_forward_and_resumes() {
+    let mut rig = Rig::new(Mode::OneStop);
+    rig.send(Event::CardInserted);
+    rig.type_digits(CAN_DIGITS);
+    rig.click("key-ok");
+    rig.send(Event::ReadFailed(
+        kiosk_core::event::ReadFailure::CardRemoved,
+    ));
+    assert_eq!(rig.screen(), "error");
+    rig.assert_shows(MessageKey::ErrorCardRemoved.text(Language::Vi));
+    rig.assert_shows(MessageKey::ForwardPutCardBack.text(Language::Vi));
+    assert!(rig.find("action-cancel").is_some());
+    rig.click("language-en");
+    rig.assert_shows(MessageKey::ErrorCardRemoved.text(Language::En));
+    rig.assert_shows(MessageKey::ForwardPutCardBack.text(Language::En));
+    // Putting the card back resumes the read.
+    let out = rig.d.send(Event::CardInserted);
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, Command::StartCardRead { .. }))
+    );
+    rig.apply(out);
+    assert_eq!(rig.screen(), "reading");
+    rig.click("action-cancel");
+    rig.assert_nothing_personal();
+}
+
+#[test]
+fn every_button_on_every_screen_is_a_labelled_56_px_touch_target() {
+    let rig = Rig::new(Mode::OneStop);
+    let mut checked = 0;
+    for language in [Language::Vi, Language::En] {
+        for scene in kiosk_ui::screenshots::scenes(language).expect("scenes") {
+            rig.ui.clear();
+            rig.ui.render(&scene.view, scene.photo.as_deref());
+            let buttons = rig
+                .ui
+                .window()
+                .root_element()
+                .query_descendants()
+                .match_accessible_role(i_slint_backend_testing::AccessibleRole::Button)
+                .find_all();
+            assert!(!buttons.is_empty(), "{}: no buttons", scene.name);
+            for b in buttons {
+                let label = b.accessible_label().unwrap_or_default();
+                let size = b.size();
+                assert!(
+                    !label.is_empty(),
+                    "{}: a button without a label",
+                    scene.name
+                );
+                assert!(
+                    size.height >= 56.0,
+                    "{}: `{label}` is {} px high",
+                    scene.name,
+                    size.height
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200, "only {checked} buttons checked");
+}

@@ -97,6 +97,8 @@ pub(crate) async fn snapshot(shared: &Shared) -> Diagnostics {
         ok: g.reachable == Some(true),
         summary: match (&g.url, g.reachable, g.latency_ms) {
             (None, _, _) => "not enrolled".into(),
+            // Loopback answers in well under a millisecond: "0 ms" would read as "not measured".
+            (Some(u), Some(true), Some(0)) => format!("{u} — reachable, < 1 ms"),
             (Some(u), Some(true), Some(ms)) => format!("{u} — reachable, {ms} ms"),
             (Some(u), Some(false), _) => format!("{u} — unreachable"),
             (Some(u), _, _) => format!("{u} — not checked yet"),

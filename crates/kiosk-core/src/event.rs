@@ -12,7 +12,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::identity::Identity;
-use crate::messages::Language;
+use crate::messages::{Language, MessageKey};
 use crate::view::Diagnostics;
 
 /// Something happened.
@@ -105,6 +105,19 @@ impl ReadStep {
         ReadStep::Photo,
         ReadStep::Verifying,
     ];
+
+    /// The step's text on the reading screen.
+    pub fn text(self) -> MessageKey {
+        match self {
+            ReadStep::Opening => MessageKey::StepOpening,
+            ReadStep::PersonalData => MessageKey::StepPersonalData,
+            ReadStep::Mrz => MessageKey::StepMrz,
+            ReadStep::Security => MessageKey::StepSecurity,
+            ReadStep::ChipCheck => MessageKey::StepChipCheck,
+            ReadStep::Photo => MessageKey::StepPhoto,
+            ReadStep::Verifying => MessageKey::StepVerifying,
+        }
+    }
 
     /// Percent done when this step is reached.
     pub fn percent(self) -> u8 {

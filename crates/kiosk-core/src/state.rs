@@ -1098,7 +1098,7 @@ impl Kiosk {
                 });
                 v.progress = Some(ProgressView {
                     step: *step,
-                    step_text: step_text(*step),
+                    step_text: step.text(),
                     percent: step.percent(),
                 });
                 v.actions = vec![Action::Cancel];
@@ -1263,18 +1263,6 @@ fn fold(text: &str) -> String {
         .flat_map(char::to_lowercase)
         .map(|c| if c == 'đ' { 'd' } else { c })
         .collect()
-}
-
-fn step_text(step: ReadStep) -> MessageKey {
-    match step {
-        ReadStep::Opening => MessageKey::StepOpening,
-        ReadStep::PersonalData => MessageKey::StepPersonalData,
-        ReadStep::Mrz => MessageKey::StepMrz,
-        ReadStep::Security => MessageKey::StepSecurity,
-        ReadStep::ChipCheck => MessageKey::StepChipCheck,
-        ReadStep::Photo => MessageKey::StepPhoto,
-        ReadStep::Verifying => MessageKey::StepVerifying,
-    }
 }
 
 fn identity_view(i: &Identity) -> IdentityView {

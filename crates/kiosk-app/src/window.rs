@@ -85,6 +85,13 @@ impl Window {
         Ok(Window { ui })
     }
 
+    /// The demo panel's reminders: the card's last 6 ID digits and the technician PIN.
+    pub fn set_demo_hints(&self, card_digits: &str, technician_pin: &str) {
+        let w = self.ui.window();
+        w.set_demo_card_digits(card_digits.into());
+        w.set_demo_technician_pin(technician_pin.into());
+    }
+
     /// The display the runtime renders through.
     pub fn display(&self) -> UiDisplay {
         UiDisplay(self.ui.handle())

@@ -34,20 +34,6 @@ pub fn screen_id(screen: Screen) -> &'static str {
     }
 }
 
-/// Text of a read step. Kept here because the reading screen lists every step, while the view
-/// names only the current one.
-fn step_key(step: ReadStep) -> MessageKey {
-    match step {
-        ReadStep::Opening => MessageKey::StepOpening,
-        ReadStep::PersonalData => MessageKey::StepPersonalData,
-        ReadStep::Mrz => MessageKey::StepMrz,
-        ReadStep::Security => MessageKey::StepSecurity,
-        ReadStep::ChipCheck => MessageKey::StepChipCheck,
-        ReadStep::Photo => MessageKey::StepPhoto,
-        ReadStep::Verifying => MessageKey::StepVerifying,
-    }
-}
-
 fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
     ModelRc::new(VecModel::from(items))
 }
@@ -94,7 +80,7 @@ pub fn apply(w: &KioskWindow, view: &View, photo: Option<Image>) {
                 .iter()
                 .enumerate()
                 .map(|(i, st)| StepData {
-                    text: s(step_key(*st).text(lang)),
+                    text: s(st.text().text(lang)),
                     state: s(match i.cmp(&current) {
                         std::cmp::Ordering::Less => "done",
                         std::cmp::Ordering::Equal => "current",

@@ -262,10 +262,15 @@ impl Driver {
 
     /// Types digits on the keypad, then OK.
     pub fn digits(&mut self, digits: &str) {
+        self.type_digits(digits);
+        self.touch(Action::KeypadOk);
+    }
+
+    /// Types digits on the keypad (no OK).
+    pub fn type_digits(&mut self, digits: &str) {
         for d in digits.bytes().filter(u8::is_ascii_digit) {
             self.touch(Action::KeypadDigit(d - b'0'));
         }
-        self.touch(Action::KeypadOk);
     }
 
     /// The view on screen now (the last shown, or the machine's current one).

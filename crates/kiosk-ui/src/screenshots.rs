@@ -1,7 +1,7 @@
 //! Screenshots of every screen in Vietnamese and English, rendered headless by the software
 //! renderer ([`crate::platform`]) at 1280×800. Each scene comes from driving the real
-//! [`kiosk_core::Kiosk`] with events ([`crate::scenes::Driver`]); only the technician screens,
-//! which the core does not render yet, start from a core view with the technician content set.
+//! [`kiosk_core::Kiosk`] with events ([`crate::scenes::Driver`]), the technician screens
+//! included (gesture, PIN, a diagnostics snapshot).
 
 use std::path::{Path, PathBuf};
 
@@ -9,13 +9,13 @@ use kiosk_core::Event;
 use kiosk_core::config::Mode;
 use kiosk_core::event::{Purpose, ReadFailure, ReadStep};
 use kiosk_core::messages::Language;
-use kiosk_core::view::{DeadLetterView, DiagnosticLine, Diagnostics, Screen, TechnicianView};
+use kiosk_core::view::{DeadLetterView, DiagnosticLine, Diagnostics, Screen};
 use kiosk_core::{Action, View};
 use slint::ComponentHandle;
 
 use crate::error::{Error, Result};
 use crate::platform;
-use crate::scenes::{self, CAN_DIGITS, Driver};
+use crate::scenes::{self, CAN_DIGITS, Driver, TECHNICIAN_PIN};
 use crate::{KioskUi, UiOptions};
 
 pub const WIDTH: u32 = 1280;
@@ -166,47 +166,27 @@ pub fn scenes(language: Language) -> Result<Vec<Scene>> {
     d.advance_ms(warn * 1000);
     out.push(snap(&d, "identify_countdown"));
 
-    // Technician screens: the core's attract view turned into them (the core does not render
-    // them yet); no personal data is involved.
-    let mut base = start(Mode::OneStop, language)?.view();
-    base.notice = None;
-    let mut pin = base.clone();
-    pin.screen = Screen::TechnicianPin;
-    pin.actions = vec![Action::Cancel];
-    pin.keypad = Some("••".into());
-    pin.technician = Some(TechnicianView {
-        failed_attempts: 1,
-        ..TechnicianView::default()
-    });
-    let mut locked = pin.clone();
-    out.push(Scene {
-        name: "technician_pin",
-        view: pin,
-        photo: None,
-    });
-    locked.keypad = Some(String::new());
-    locked.technician = Some(TechnicianView {
-        locked_seconds: Some(42),
-        ..TechnicianView::default()
-    });
-    out.push(Scene {
-        name: "technician_pin_locked",
-        view: locked,
-        photo: None,
-    });
-    let mut tech = base;
-    tech.screen = Screen::Technician;
-    tech.actions = vec![Action::EnrolFromQr, Action::Cancel];
-    tech.technician = Some(TechnicianView {
-        diagnostics: Some(sample_diagnostics()),
-        status: Some("Enrolled as kiosk-01".into()),
-        ..TechnicianView::default()
-    });
-    out.push(Scene {
-        name: "technician",
-        view: tech,
-        photo: None,
-    });
+    // Technician screens, through the core: the hidden gesture, two digits of the PIN typed.
+    let mut d = start(Mode::OneStop, language)?;
+    d.touch(Action::TechnicianGesture);
+    d.type_digits(&TECHNICIAN_PIN[..2]);
+    out.push(snap(&d, "technician_pin"));
+
+    // Wrong PINs until the lockout, 18 s into it.
+    let limits = kiosk_core::config::Technician::default();
+    for _ in 0..limits.max_attempts {
+        d.digits("000000");
+    }
+    d.advance_ms(18_000);
+    out.push(snap(&d, "technician_pin_locked"));
+
+    // The right PIN, a diagnostics snapshot from the app, waiting for an enrolment QR.
+    let mut d = start(Mode::OneStop, language)?;
+    d.touch(Action::TechnicianGesture);
+    d.digits(TECHNICIAN_PIN);
+    d.send(Event::Diagnostics(Box::new(sample_diagnostics())));
+    d.touch(Action::EnrolFromQr);
+    out.push(snap(&d, "technician"));
     Ok(out)
 }
 

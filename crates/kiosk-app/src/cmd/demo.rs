@@ -97,6 +97,13 @@ pub fn run(_global: &Global, args: DemoArgs) -> anyhow::Result<()> {
 fn windowed(opts: DemoOptions) -> anyhow::Result<()> {
     crate::window::check_display()?;
     let window = crate::window::Window::new(true)?;
+    // The panel tells the demo user what the keypads will ask for (a fictional citizen).
+    let profile = kiosk_vcard::Profile::load(&opts.profile)?;
+    let digits = profile
+        .id
+        .get(profile.id.len().saturating_sub(6)..)
+        .unwrap_or_default();
+    window.set_demo_hints(digits, crate::runtime::demo::DEMO_TECHNICIAN_PIN);
     let watchdog = Watchdog::from_env();
     let opts = DemoOptions {
         // The UI loop pings the watchdog: a frozen window must stop the pings.

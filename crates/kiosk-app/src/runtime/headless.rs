@@ -129,7 +129,8 @@ pub fn parse_line(line: &str) -> Result<Input, String> {
 pub fn read_lines(mut input: impl BufRead, mut f: impl FnMut(Input)) {
     let mut buf = Vec::new();
     loop {
-        buf.clear();
+        // Lines may hold typed data: wipe the last one, whichever way it was left.
+        zeroize::Zeroize::zeroize(&mut buf);
         let n = match std::io::Read::take(&mut input, MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut buf)
         {
@@ -144,9 +145,7 @@ pub fn read_lines(mut input: impl BufRead, mut f: impl FnMut(Input)) {
         }
         if buf.last() != Some(&b'\n') && n > MAX_LINE {
             eprintln!("input: line longer than {MAX_LINE} bytes, skipped");
-            // Skip the rest of the long line.
-            let mut rest = Vec::new();
-            if input.read_until(b'\n', &mut rest).is_err() {
+            if skip_line(&mut input).is_err() {
                 return;
             }
             continue;
@@ -164,7 +163,22 @@ pub fn read_lines(mut input: impl BufRead, mut f: impl FnMut(Input)) {
             // The message names the field, never echoes the value (it may be typed data).
             Err(e) => eprintln!("input: {e}"),
         }
-        zeroize::Zeroize::zeroize(&mut buf);
+    }
+}
+
+/// Drops the rest of the current line without holding it in memory (it may be endless).
+fn skip_line(input: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        if let Some(i) = chunk.iter().position(|&b| b == b'\n') {
+            input.consume(i + 1);
+            return Ok(());
+        }
+        let n = chunk.len();
+        input.consume(n);
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use kiosk_card::pa::trust::TrustStore;
 use kiosk_core::{Config, Settings};
 
@@ -35,6 +35,13 @@ pub fn config_path(global: &Global) -> std::path::PathBuf {
 pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<()> {
     if !args.headless {
         crate::window::check_display()?;
+    } else if crate::runtime::display::stdout_is_journal() {
+        // The JSON lines are the screen: names, dates of birth and addresses. Under systemd
+        // stdout is the journal, and personal data never goes to logs.
+        bail!(
+            "--headless writes what the screen shows (names, addresses) to stdout, and stdout is \
+             the journal here: run the window (without --headless) as a service"
+        );
     }
     let config = Config::load(&config_path(global))?;
     let settings = Settings::from_config(&config)?;

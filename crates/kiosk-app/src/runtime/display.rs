@@ -14,6 +14,40 @@ pub trait Display: Send {
     fn clear(&mut self);
 }
 
+/// Whether stdout is connected to the systemd journal: systemd names the stream it gave the
+/// service in `JOURNAL_STREAM` as `DEVICE:INODE`, which is compared with stdout's own.
+pub fn stdout_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/1") else {
+        return false;
+    };
+    journal_stream_matches(&stream.to_string_lossy(), meta.dev(), meta.ino())
+}
+
+fn journal_stream_matches(stream: &str, dev: u64, ino: u64) -> bool {
+    stream
+        .split_once(':')
+        .and_then(|(d, i)| Some((d.parse::<u64>().ok()?, i.parse::<u64>().ok()?)))
+        .is_some_and(|(d, i)| d == dev && i == ino)
+}
+
+#[cfg(test)]
+mod journal_tests {
+    use super::journal_stream_matches;
+
+    #[test]
+    fn journal_stream_is_matched_by_device_and_inode() {
+        assert!(journal_stream_matches("8:1234", 8, 1234));
+        assert!(!journal_stream_matches("8:1234", 8, 1235));
+        assert!(!journal_stream_matches("9:1234", 8, 1234));
+        assert!(!journal_stream_matches("garbage", 8, 1234));
+        assert!(!journal_stream_matches("", 0, 0));
+    }
+}
+
 /// One JSON object per view on a writer (stdout for `--headless`). The view is already masked
 /// (the ID as `0010******45`); the photo is never written, only whether there is one.
 pub struct JsonLinesDisplay<W: Write + Send> {
